@@ -1,0 +1,295 @@
+"""Target configuration: what server to test, with which clients, and how to log in.
+
+A target is described by a TOML (or JSON) file. Relative paths in it are resolved against the
+file's own folder, and ``${NAME}`` is replaced by the environment variable ``NAME`` before the
+file is validated. Every validation error names the field, for example
+``clients[1].jwks_file: file not found: keys/c2.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ClientAuth = Literal["private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"]
+SenderConstraint = Literal["dpop", "mtls"]
+MTLS_AUTH: frozenset[str] = frozenset({"tls_client_auth", "self_signed_tls_client_auth"})
+
+
+class ConfigError(ValueError):
+    """The target configuration is unusable; the message names the offending field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _https_url(value: str) -> str:
+    if not re.match(r"^https://[^/\s]+", value):
+        raise ValueError(f"must be an https:// URL, got {value!r}")
+    return value
+
+
+class ClientConfig(_Model):
+    """One registered client of the target, with the credentials the harness uses for it."""
+
+    client_id: str = Field(min_length=1)
+    auth_method: ClientAuth
+    sender_constraint: SenderConstraint
+    redirect_uri: str
+    scope: str = "openid"
+    jwks_file: Path | None = Field(
+        default=None, description="Private JWKS (JSON) whose first key signs client assertions."
+    )
+    cert_file: Path | None = Field(default=None, description="PEM client certificate for mTLS.")
+    key_file: Path | None = Field(default=None, description="PEM private key of cert_file.")
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _redirect_https(cls, value: str) -> str:
+        return _https_url(value)
+
+    @model_validator(mode="after")
+    def _credentials_present(self) -> ClientConfig:
+        if self.auth_method == "private_key_jwt" and self.jwks_file is None:
+            raise ValueError("jwks_file is required when auth_method is private_key_jwt")
+        needs_cert = self.auth_method in MTLS_AUTH or self.sender_constraint == "mtls"
+        if needs_cert and (self.cert_file is None or self.key_file is None):
+            raise ValueError(
+                "cert_file and key_file are required for mTLS client authentication "
+                "or mTLS sender-constrained tokens"
+            )
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+    @property
+    def uses_mtls(self) -> bool:
+        """True when every connection of this client presents its certificate."""
+        return self.cert_file is not None
+
+
+class VariantConfig(_Model):
+    """A combination of client authentication and sender constraint, with its two clients."""
+
+    name: str = Field(min_length=1)
+    client: str = Field(description="client_id of the main client")
+    client2: str = Field(description="client_id of the second client (cross-client tests)")
+
+
+class ResourceConfig(_Model):
+    """The protected resource called with the issued access token."""
+
+    url: str
+    method: Literal["GET", "POST"] = "GET"
+
+    @field_validator("url")
+    @classmethod
+    def _url_https(cls, value: str) -> str:
+        return _https_url(value)
+
+
+class LoginAction(_Model):
+    """One action on a login page: fill a field or click an element."""
+
+    fill: str | None = None
+    click: str | None = None
+    value: str | None = None
+    frame: str | None = Field(default=None, description="Selector of an iframe holding the element.")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> LoginAction:
+        if (self.fill is None) == (self.click is None):
+            raise ValueError("give exactly one of fill or click")
+        if self.fill is not None and self.value is None:
+            raise ValueError("fill needs a value")
+        return self
+
+
+class LoginPage(_Model):
+    """A page of the target's login or consent journey, recognised by URL and a selector."""
+
+    name: str
+    url: str = Field(description="Glob the page URL must match, e.g. '**/interaction/*'.")
+    when: str | None = Field(default=None, description="Selector that must be on the page.")
+    actions: tuple[LoginAction, ...]
+
+
+class BrowserConfig(_Model):
+    """How the harness drives a browser through login and consent."""
+
+    executable: Path | None = Field(
+        default=None, description="Browser binary; default: Playwright's own, then /usr/bin/chromium."
+    )
+    headless: bool = True
+    loopback_only: bool = Field(
+        default=False, description="Refuse every request that does not go to 127.0.0.1/localhost."
+    )
+    login: tuple[LoginPage, ...] = Field(min_length=1)
+
+
+class TimeoutConfig(_Model):
+    """Time limits, in seconds."""
+
+    connect: float = Field(default=5.0, gt=0)
+    read: float = Field(default=15.0, gt=0)
+    browser_step: float = Field(default=15.0, gt=0)
+
+
+class TargetConfig(_Model):
+    """The whole description of one target."""
+
+    name: str = "target"
+    issuer: str
+    discovery_url: str | None = None
+    ca_file: Path | None = Field(default=None, description="PEM bundle that signs the server certificate.")
+    resource: ResourceConfig
+    clients: tuple[ClientConfig, ...] = Field(min_length=1)
+    variants: tuple[VariantConfig, ...] = Field(min_length=1)
+    browser: BrowserConfig
+    timeouts: TimeoutConfig = TimeoutConfig()
+    server_events_file: Path | None = Field(
+        default=None, description="JSON-lines file where the target logs its error events."
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_https(cls, value: str) -> str:
+        return _https_url(value)
+
+    @model_validator(mode="after")
+    def _variants_refer_to_clients(self) -> TargetConfig:
+        ids = [c.client_id for c in self.clients]
+        for i, variant in enumerate(self.variants):
+            for field in ("client", "client2"):
+                if getattr(variant, field) not in ids:
+                    raise ValueError(
+                        f"variants[{i}].{field}: unknown client {getattr(variant, field)!r}; "
+                        f"known: {', '.join(ids)}"
+                    )
+            first, second = self.client(variant.client), self.client(variant.client2)
+            if first.client_id == second.client_id:
+                raise ValueError(f"variants[{i}]: client and client2 must be different clients")
+            if (first.auth_method, first.sender_constraint) != (
+                second.auth_method,
+                second.sender_constraint,
+            ):
+                raise ValueError(
+                    f"variants[{i}]: client and client2 must use the same auth_method and "
+                    "sender_constraint"
+                )
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variants: names must be unique")
+        return self
+
+    @property
+    def discovery(self) -> str:
+        """The discovery URL, by default derived from the issuer (OpenID Connect Discovery 4)."""
+        return self.discovery_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def client(self, client_id: str) -> ClientConfig:
+        """The client registered as ``client_id``."""
+        for client in self.clients:
+            if client.client_id == client_id:
+                return client
+        raise KeyError(client_id)
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _interpolate(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+
+        def repl(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{where}.{k}" if where else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-after", "function-before")):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def _resolve_paths(config: TargetConfig, base: Path) -> TargetConfig:
+    def fix(path: Path | None, where: str) -> Path | None:
+        if path is None:
+            return None
+        full = path if path.is_absolute() else (base / path)
+        if not full.is_file():
+            raise ConfigError(f"{where}: file not found: {path}")
+        return full
+
+    clients = tuple(
+        c.model_copy(
+            update={
+                "jwks_file": fix(c.jwks_file, f"clients[{i}].jwks_file"),
+                "cert_file": fix(c.cert_file, f"clients[{i}].cert_file"),
+                "key_file": fix(c.key_file, f"clients[{i}].key_file"),
+            }
+        )
+        for i, c in enumerate(config.clients)
+    )
+    browser = config.browser.model_copy(
+        update={"executable": fix(config.browser.executable, "browser.executable")}
+    )
+    events = config.server_events_file
+    if events is not None and not events.is_absolute():
+        events = base / events
+    return config.model_copy(
+        update={
+            "clients": clients,
+            "browser": browser,
+            "ca_file": fix(config.ca_file, "ca_file"),
+            "server_events_file": events,
+        }
+    )
+
+
+def parse_config(data: dict[str, Any], base: Path) -> TargetConfig:
+    """Validate a configuration mapping; relative paths are taken from ``base``."""
+    data = _interpolate(data, "")
+    try:
+        config = TargetConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{_field_path(tuple(err['loc']))}: {msg}")
+        raise ConfigError("invalid target configuration:\n  " + "\n  ".join(lines)) from None
+    return _resolve_paths(config, base)
+
+
+def load_config(path: Path) -> TargetConfig:
+    """Read and validate a target configuration file (``.toml`` or ``.json``)."""
+    if not path.is_file():
+        raise ConfigError(f"target configuration not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot parse: {exc}") from None
+    return parse_config(data, path.parent)

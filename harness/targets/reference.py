@@ -1,0 +1,365 @@
+"""The embedded reference target: oidc-provider (pinned) as a FAPI 2.0 Security Profile server.
+
+``start_reference_target()`` generates fresh keys and certificates into a temporary folder,
+starts the server over HTTPS on 127.0.0.1 (requesting client certificates, so mTLS works),
+waits until it answers, and writes ``target.toml``: a ready-to-use harness configuration.
+``ReferenceTarget.stop()`` ends it by pid. The server also stops by itself when the process
+that launched it dies, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from joserfc.jwk import ECKey
+
+from harness.config import TargetConfig, load_config
+
+PACKAGE_FILES = ("package.json", "package-lock.json", "server.mjs")
+# (variant name, auth method, sender constraint, client id prefix)
+VARIANTS: tuple[tuple[str, str, str, str], ...] = (
+    ("private_key_jwt-dpop", "private_key_jwt", "dpop", "pkjwt-dpop"),
+    ("private_key_jwt-mtls", "private_key_jwt", "mtls", "pkjwt-mtls"),
+    ("tls_client_auth-dpop", "tls_client_auth", "dpop", "mtls-dpop"),
+    ("tls_client_auth-mtls", "tls_client_auth", "mtls", "mtls-mtls"),
+)
+SCOPE = "openid offline_access profile email"
+
+
+class TargetStartError(RuntimeError):
+    """The reference target could not be installed or started."""
+
+
+def _package_dir() -> Path:
+    return Path(str(resources.files("harness.targets") / "oidc_provider"))
+
+
+def cache_dir() -> Path:
+    """Where the target's npm packages are installed (``FAPI_HARNESS_CACHE`` overrides)."""
+    base = os.environ.get("FAPI_HARNESS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "fapi-harness"
+    )
+    return Path(base)
+
+
+def install_target(quiet: bool = True) -> Path:
+    """Install the pinned npm packages once (``npm ci``); return the folder to run from."""
+    src = _package_dir()
+    lock = (src / "package-lock.json").read_bytes()
+    folder = cache_dir() / f"oidc-provider-{hashlib.sha256(lock).hexdigest()[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PACKAGE_FILES:
+        data = (src / name).read_bytes()
+        dest = folder / name
+        if not dest.exists() or dest.read_bytes() != data:
+            dest.write_bytes(data)
+    if not (folder / "node_modules" / "oidc-provider" / "package.json").is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise TargetStartError("npm was not found on PATH; the reference target needs Node 20+")
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=folder,
+            capture_output=quiet,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise TargetStartError(f"npm ci failed in {folder}:\n{proc.stderr}")
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fapi-harness"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+def _cert(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name | None = None,
+    issuer_key: ec.EllipticCurvePrivateKey | None = None,
+    *,
+    ca: bool = False,
+    server_ip: str | None = None,
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if server_ip:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(server_ip))]),
+            critical=False,
+        )
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def _write_pem(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    path.with_suffix(".crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path = path.with_suffix(".key")
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+
+
+def _dn(cn: str) -> str:
+    return f"CN={cn},O=fapi-harness,C=GB"
+
+
+def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, Any]:
+    """Create keys, certificates and client registrations; return the server settings."""
+    issuer = f"https://127.0.0.1:{port}"
+    pki = workdir / "pki"
+    pki.mkdir(parents=True, exist_ok=True)
+
+    server_ca_key = ec.generate_private_key(ec.SECP256R1())
+    server_ca = _cert(_name("fapi-harness reference server CA"), server_ca_key, ca=True)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = _cert(
+        _name("127.0.0.1"), server_key, server_ca.subject, server_ca_key, server_ip="127.0.0.1"
+    )
+    _write_pem(pki / "server-ca", server_ca, server_ca_key)
+    _write_pem(pki / "server", server_cert, server_key)
+
+    client_ca_key = ec.generate_private_key(ec.SECP256R1())
+    client_ca = _cert(_name("fapi-harness client CA"), client_ca_key, ca=True)
+    _write_pem(pki / "client-ca", client_ca, client_ca_key)
+
+    registrations: list[dict[str, Any]] = []
+    harness_clients: list[dict[str, Any]] = []
+    variants: list[dict[str, str]] = []
+    for variant, auth, constraint, prefix in VARIANTS:
+        ids = [f"{prefix}-1", f"{prefix}-2"]
+        variants.append({"name": variant, "client": ids[0], "client2": ids[1]})
+        for n, client_id in enumerate(ids):
+            cert_key = ec.generate_private_key(ec.SECP256R1())
+            cert = _cert(_name(client_id), cert_key, client_ca.subject, client_ca_key)
+            _write_pem(pki / client_id, cert, cert_key)
+            reg: dict[str, Any] = {
+                "client_id": client_id,
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "redirect_uris": [redirect_uri],
+                "scope": SCOPE,
+                "require_pushed_authorization_requests": True,
+                "token_endpoint_auth_method": auth,
+                "id_token_signed_response_alg": "ES256" if n == 0 else "PS256",
+            }
+            entry: dict[str, Any] = {
+                "client_id": client_id,
+                "auth_method": auth,
+                "sender_constraint": constraint,
+                "redirect_uri": redirect_uri,
+                "scope": "openid profile",
+                "cert_file": f"pki/{client_id}.crt",
+                "key_file": f"pki/{client_id}.key",
+            }
+            if auth == "private_key_jwt":
+                jwk = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+                jwk.ensure_kid()
+                private = {**jwk.as_dict(private=True), "alg": "ES256", "use": "sig"}
+                public = {**jwk.as_dict(private=False), "alg": "ES256", "use": "sig"}
+                jwks_path = pki / f"{client_id}.jwks.json"
+                jwks_path.write_text(json.dumps({"keys": [private]}))
+                jwks_path.chmod(0o600)
+                reg["jwks"] = {"keys": [public]}
+                reg["token_endpoint_auth_signing_alg"] = "ES256"
+                entry["jwks_file"] = f"pki/{client_id}.jwks.json"
+            else:
+                reg["tls_client_auth_subject_dn"] = _dn(client_id)
+            if constraint == "dpop":
+                reg["dpop_bound_access_tokens"] = True
+            else:
+                reg["tls_client_certificate_bound_access_tokens"] = True
+            registrations.append(reg)
+            harness_clients.append(entry)
+
+    login = tomllib.loads((_package_dir() / "login.toml").read_text(encoding="utf-8"))["login"]
+    harness_config = {
+        "name": "reference target (oidc-provider 9.13.3, FAPI 2.0 profile)",
+        "issuer": issuer,
+        "ca_file": "pki/server-ca.crt",
+        "server_events_file": "events.jsonl",
+        "resource": {"url": f"{issuer}/me", "method": "GET"},
+        "clients": harness_clients,
+        "variants": variants,
+        "browser": {"loopback_only": True, "login": login},
+    }
+    (workdir / "target.toml").write_text(tomli_w.dumps(harness_config), encoding="utf-8")
+    return {
+        "issuer": issuer,
+        "port": port,
+        "tls": {
+            "key": str(pki / "server.key"),
+            "cert": str(pki / "server.crt"),
+            "clientCa": str(pki / "client-ca.crt"),
+        },
+        "clients": registrations,
+        "eventsFile": str(workdir / "events.jsonl"),
+    }
+
+
+@dataclass
+class ReferenceTarget:
+    """A running reference target and the harness configuration that points at it."""
+
+    workdir: Path
+    issuer: str
+    process: subprocess.Popen[str]
+    config_path: Path
+    startup_s: float
+    _owns_workdir: bool = False
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def config(self) -> TargetConfig:
+        """The validated harness configuration for this target."""
+        return load_config(self.config_path)
+
+    def stop(self) -> None:
+        """Stop the server by pid (SIGTERM, then SIGKILL after 5 s)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self.process.stdout:
+            self.process.stdout.close()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> ReferenceTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _read_ready(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("ready"):
+                result.update(message)
+                return
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return result
+
+
+def start_reference_target(
+    workdir: Path | None = None,
+    *,
+    timeout: float = 30.0,
+    stop_with_parent: bool = True,
+) -> ReferenceTarget:
+    """Generate fresh material, start the server on free ports and wait until it is ready.
+
+    With ``workdir`` None a temporary folder is used and removed on stop. With
+    ``stop_with_parent`` the server ends when this Python process ends.
+    """
+    node = shutil.which("node")
+    if node is None:
+        raise TargetStartError("node was not found on PATH; the reference target needs Node 20+")
+    folder = install_target()
+    owns = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="fapi-target-")) if workdir is None else workdir
+    work.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    settings = generate_material(work, port, f"https://127.0.0.1:{_free_port()}/cb")
+    if stop_with_parent:
+        settings["parentPid"] = os.getpid()
+    (work / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    (work / "events.jsonl").touch()
+    begin = time.monotonic()
+    with open(work / "server.log", "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [node, str(folder / "server.mjs"), str(work / "settings.json")],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
+    target = ReferenceTarget(
+        workdir=work,
+        issuer=settings["issuer"],
+        process=proc,
+        config_path=work / "target.toml",
+        startup_s=0.0,
+        _owns_workdir=owns,
+    )
+    ready = _read_ready(proc, timeout)
+    if not ready:
+        target._owns_workdir = False
+        target.stop()
+        log_text = (work / "server.log").read_text(encoding="utf-8", errors="replace")
+        raise TargetStartError(
+            f"reference target did not become ready within {timeout:.0f} s "
+            f"(exit code {proc.returncode}); server log:\n{log_text[-4000:]}"
+        )
+    target.startup_s = time.monotonic() - begin
+    atexit.register(target.stop)
+    return target
