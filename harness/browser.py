@@ -1,0 +1,220 @@
+"""A real browser through the target's login and consent pages, with the callback captured.
+
+One Chromium is launched per run (lazily) and every authorization gets a fresh context, so no
+session or cookie leaks from one flow into the next. The redirect to the client's redirect_uri
+is read from the browser's request event: it needs nothing listening there, and works for any
+redirect_uri. A screenshot of every page the steps act on is kept as evidence.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from playwright.sync_api import Browser as PwBrowser
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, Playwright, Request, Route, sync_playwright
+
+from harness.config import LoginAction, LoginPage
+from harness.evidence import Note, Screenshot, record
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+MAX_PAGES = 12
+
+
+class BrowserUnavailable(RuntimeError):
+    """No browser could be started."""
+
+
+class LoginFailed(RuntimeError):
+    """The login steps could not bring the browser to the redirect_uri."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(f"{message} (at {url})")
+        self.url = url
+
+
+@dataclass(frozen=True)
+class AuthorizationResponse:
+    """The redirect back to the client: its full URL and its query parameters."""
+
+    url: str
+    params: dict[str, str]
+    pages: tuple[str, ...]
+
+
+def _chromium_args(loopback_only: bool) -> list[str]:
+    args = [
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-gpu",
+    ]
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    if loopback_only:
+        # EXCLUDE 127.0.0.1 is needed: without it the rule also applies to the IP literal.
+        args.append("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1")
+    return args
+
+
+def _executable(configured: Path | None, playwright: Playwright) -> Path | None:
+    """The configured browser, else Playwright's own Chromium, else Debian's; None: Playwright's."""
+    if configured is not None:
+        return configured
+    try:
+        if Path(playwright.chromium.executable_path).is_file():
+            return None
+    except PlaywrightError:
+        pass
+    if DEBIAN_CHROMIUM.is_file():
+        return DEBIAN_CHROMIUM
+    raise BrowserUnavailable(
+        "no browser found: set browser.executable, run `playwright install chromium`, "
+        "or install Debian's chromium"
+    )
+
+
+class Browser:
+    """Launches Chromium on first use and drives authorizations, each in a fresh context."""
+
+    def __init__(
+        self,
+        *,
+        executable: Path | None = None,
+        headless: bool = True,
+        loopback_only: bool = False,
+        step_timeout_s: float = 15.0,
+    ) -> None:
+        self.executable = executable
+        self.headless = headless
+        self.loopback_only = loopback_only
+        self.step_timeout_s = step_timeout_s
+        self._playwright: Playwright | None = None
+        self._browser: PwBrowser | None = None
+
+    def _launch(self) -> PwBrowser:
+        if self._browser is None:
+            self._playwright = sync_playwright().start()
+            try:
+                path = _executable(self.executable, self._playwright)
+                self._browser = self._playwright.chromium.launch(
+                    executable_path=str(path) if path else None,
+                    headless=self.headless,
+                    args=_chromium_args(self.loopback_only),
+                )
+            except (PlaywrightError, BrowserUnavailable) as exc:
+                self.close()
+                raise BrowserUnavailable(f"cannot start the browser: {exc}") from exc
+        return self._browser
+
+    def close(self) -> None:
+        """Close the browser and Playwright (safe to call twice)."""
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            except PlaywrightError:
+                pass
+            self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
+
+    def _guard(self, route: Route) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if host in LOOPBACK_HOSTS or route.request.url.startswith(("data:", "about:")):
+            route.continue_()
+        else:
+            record(Note("blocked request", f"the browser was kept from reaching {route.request.url}"))
+            route.abort("blockedbyclient")
+
+    def authorize(
+        self, url: str, redirect_uri: str, pages: tuple[LoginPage, ...], *, label: str = "login"
+    ) -> AuthorizationResponse:
+        """Open ``url`` and act on each recognised page until the browser is sent to ``redirect_uri``."""
+        context = self._launch().new_context(ignore_https_errors=True)
+        context.set_default_timeout(self.step_timeout_s * 1000)
+        try:
+            if self.loopback_only:
+                context.route("**/*", self._guard)
+            page = context.new_page()
+            callbacks: list[str] = []
+
+            def on_request(request: Request) -> None:
+                if request.url.startswith(redirect_uri) and request.is_navigation_request():
+                    callbacks.append(request.url)
+
+            page.on("request", on_request)
+            visited: list[str] = []
+            try:
+                page.goto(url, wait_until="domcontentloaded")
+            except PlaywrightError:
+                if not callbacks:
+                    raise
+            for _ in range(MAX_PAGES):
+                if callbacks:
+                    break
+                step = self._match(page, pages)
+                if step is None:
+                    self._screenshot(page, f"{label}: unrecognised page")
+                    raise LoginFailed("no login step matches this page", page.url)
+                visited.append(step.name)
+                self._screenshot(page, f"{label}: {step.name}")
+                before = page.url
+                for action in step.actions:
+                    self._act(page, action)
+                self._wait_for_next(page, before, callbacks)
+            if not callbacks:
+                raise LoginFailed(f"no redirect to {redirect_uri} after {MAX_PAGES} pages", page.url)
+            callback = callbacks[0]
+            record(Note("authorization response", f"browser redirected to {callback}"))
+            return AuthorizationResponse(
+                callback, dict(parse_qsl(urlsplit(callback).query)), tuple(visited)
+            )
+        finally:
+            context.close()
+
+    @staticmethod
+    def _match(page: Page, pages: tuple[LoginPage, ...]) -> LoginPage | None:
+        for candidate in pages:
+            if not fnmatch.fnmatch(page.url.split("?", 1)[0], candidate.url):
+                continue
+            if candidate.when is None or page.locator(candidate.when).count() > 0:
+                return candidate
+        return None
+
+    @staticmethod
+    def _act(page: Page, action: LoginAction) -> None:
+        scope = page.frame_locator(action.frame) if action.frame else page
+        if action.fill is not None:
+            scope.locator(action.fill).fill(action.value or "")
+        elif action.click is not None:
+            scope.locator(action.click).click()
+
+    def _wait_for_next(self, page: Page, before: str, callbacks: list[str]) -> None:
+        deadline = time.monotonic() + self.step_timeout_s
+        while not callbacks and time.monotonic() < deadline:
+            if page.url != before and not page.url.startswith("chrome-error:"):
+                try:
+                    page.wait_for_load_state("domcontentloaded")
+                except PlaywrightError:
+                    pass
+                return
+            page.wait_for_timeout(20)
+        if not callbacks:
+            raise LoginFailed(f"the page did not move on within {self.step_timeout_s:.0f} s", page.url)
+
+    @staticmethod
+    def _screenshot(page: Page, label: str) -> None:
+        try:
+            png = page.screenshot(full_page=True)
+        except PlaywrightError:
+            return
+        record(Screenshot(label, page.url, png))

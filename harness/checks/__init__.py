@@ -1,0 +1,63 @@
+"""Checks: small pure functions that say whether one requirement held.
+
+Each takes recorded evidence (an ``Exchange``, callback parameters, decoded claims) and the id of
+the requirement it checks, passed at the call site, and returns a ``Finding``. A check never
+opens a connection and never decides severity: the test does, with ``judge.must`` or
+``judge.should``.
+"""
+
+from harness.checks.http import (
+    expect_header_contains,
+    expect_json_object,
+    expect_response_member,
+    expect_status,
+)
+from harness.checks.metadata import (
+    expect_metadata_contains,
+    expect_metadata_https_url,
+    expect_metadata_issuer,
+    expect_metadata_true,
+)
+from harness.checks.oauth import (
+    expect_callback_param,
+    expect_expires_in,
+    expect_iss_matches,
+    expect_oauth_error,
+    expect_par_created,
+    expect_request_uri_lifetime,
+    expect_resource_refused,
+    expect_state_matches,
+    expect_token_response,
+    expect_token_type,
+)
+from harness.checks.tokens import (
+    expect_id_token_claims,
+    expect_id_token_nonce,
+    expect_jws_alg,
+    expect_jws_signature,
+)
+
+__all__ = [
+    "expect_callback_param",
+    "expect_expires_in",
+    "expect_header_contains",
+    "expect_id_token_claims",
+    "expect_id_token_nonce",
+    "expect_iss_matches",
+    "expect_json_object",
+    "expect_jws_alg",
+    "expect_jws_signature",
+    "expect_metadata_contains",
+    "expect_metadata_https_url",
+    "expect_metadata_issuer",
+    "expect_metadata_true",
+    "expect_oauth_error",
+    "expect_par_created",
+    "expect_request_uri_lifetime",
+    "expect_resource_refused",
+    "expect_response_member",
+    "expect_state_matches",
+    "expect_status",
+    "expect_token_response",
+    "expect_token_type",
+]

@@ -1,0 +1,159 @@
+"""Checks on OAuth messages: PAR, authorization and token responses, errors, resource refusals."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+
+from harness.checks.http import brief
+from harness.evidence import Exchange
+from harness.verdict import Finding
+
+_AUTH_PARAM = re.compile(r'error="([^"]*)"')
+
+
+def expect_par_created(exchange: Exchange, *, req: str) -> Finding:
+    """PAR succeeded: HTTP 201 and a JSON body with a string request_uri and an integer expires_in."""
+    body = exchange.json()
+    ok = (
+        exchange.status == 201
+        and isinstance(body, dict)
+        and isinstance(body.get("request_uri"), str)
+        and bool(body["request_uri"])
+        and isinstance(body.get("expires_in"), int)
+        and not isinstance(body.get("expires_in"), bool)
+        and body["expires_in"] > 0
+    )
+    return Finding(
+        req,
+        ok,
+        "PAR answers 201 with request_uri and expires_in",
+        expected='HTTP 201 {"request_uri": "…", "expires_in": <positive integer>}',
+        actual=brief(exchange),
+    )
+
+
+def expect_request_uri_lifetime(exchange: Exchange, *, below_s: int, req: str) -> Finding:
+    """The PAR expires_in is a positive integer below ``below_s`` seconds."""
+    body = exchange.json()
+    value = body.get("expires_in") if isinstance(body, dict) else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < below_s
+    return Finding(
+        req,
+        ok,
+        f"request_uri lifetime is below {below_s} s",
+        expected=f"0 < expires_in < {below_s}",
+        actual=f"expires_in = {value!r}",
+    )
+
+
+def expect_callback_param(params: Mapping[str, str], name: str, *, req: str) -> Finding:
+    """The authorization response carries a non-empty ``name`` parameter."""
+    value = params.get(name)
+    return Finding(
+        req,
+        bool(value),
+        f"authorization response carries {name}",
+        expected=f"{name}=<non-empty>",
+        actual=f"parameters: {', '.join(sorted(params)) or '(none)'}",
+    )
+
+
+def expect_state_matches(params: Mapping[str, str], state: str, *, req: str) -> Finding:
+    """The authorization response returns the exact ``state`` the client sent."""
+    actual = params.get("state")
+    return Finding(
+        req, actual == state, "authorization response returns the same state", repr(state), repr(actual)
+    )
+
+
+def expect_iss_matches(params: Mapping[str, str], issuer: str, *, req: str) -> Finding:
+    """The authorization response ``iss`` (RFC 9207) equals the issuer."""
+    actual = params.get("iss")
+    return Finding(
+        req,
+        actual == issuer,
+        "authorization response iss equals the issuer",
+        expected=repr(issuer),
+        actual=repr(actual) if actual is not None else "no iss parameter",
+    )
+
+
+def expect_token_response(exchange: Exchange, *, req: str) -> Finding:
+    """A successful token response: HTTP 200, JSON with access_token and token_type."""
+    body = exchange.json()
+    ok = (
+        exchange.status == 200
+        and isinstance(body, dict)
+        and isinstance(body.get("access_token"), str)
+        and bool(body["access_token"])
+        and isinstance(body.get("token_type"), str)
+    )
+    return Finding(
+        req,
+        ok,
+        "token endpoint issues an access token",
+        expected='HTTP 200 {"access_token": "…", "token_type": "…"}',
+        actual=brief(exchange),
+    )
+
+
+def expect_token_type(exchange: Exchange, token_type: str, *, req: str) -> Finding:
+    """The token response's token_type is ``token_type`` (compared case-insensitively, RFC 6749 5.1)."""
+    body = exchange.json()
+    actual = body.get("token_type") if isinstance(body, dict) else None
+    ok = isinstance(actual, str) and actual.lower() == token_type.lower()
+    return Finding(req, ok, f"token_type is {token_type}", expected=token_type, actual=repr(actual))
+
+
+def expect_expires_in(exchange: Exchange, *, req: str) -> Finding:
+    """The token response states a positive integer expires_in."""
+    body = exchange.json()
+    value = body.get("expires_in") if isinstance(body, dict) else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return Finding(req, ok, "token response carries expires_in", "a positive integer", repr(value))
+
+
+def _error_code(exchange: Exchange) -> str | None:
+    body = exchange.json()
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    for value in exchange.headers_named("www-authenticate"):
+        match = _AUTH_PARAM.search(value)
+        if match:
+            return match.group(1)
+    return None
+
+
+def expect_oauth_error(
+    exchange: Exchange, errors: Collection[str], *, statuses: Collection[int] = (400, 401), req: str
+) -> Finding:
+    """The request was refused with one of ``statuses`` and an OAuth error code in ``errors``."""
+    code = _error_code(exchange)
+    ok = exchange.status in statuses and code in errors
+    return Finding(
+        req,
+        ok,
+        f"{exchange.label} is refused with {' or '.join(errors)}",
+        expected=f"HTTP {'/'.join(map(str, statuses))} error={' | '.join(errors)}",
+        actual=f"{brief(exchange, 200)}; error={code!r}",
+    )
+
+
+def expect_resource_refused(
+    exchange: Exchange, schemes: Collection[str], errors: Collection[str], *, req: str
+) -> Finding:
+    """The resource refused the request: HTTP 400 or 401 with a ``WWW-Authenticate`` challenge of
+    one of ``schemes`` whose error is one of ``errors`` (RFC 6750 3, RFC 9449 7.1)."""
+    challenges = exchange.headers_named("www-authenticate")
+    wanted = tuple(s.lower() for s in schemes)
+    matching = [c for c in challenges if c.lower().startswith(wanted)]
+    codes = [m.group(1) for c in matching for m in [_AUTH_PARAM.search(c)] if m]
+    ok = exchange.status in (400, 401) and any(code in errors for code in codes)
+    return Finding(
+        req,
+        ok,
+        f"{exchange.label} is refused with a {' or '.join(schemes)} challenge",
+        expected=f'HTTP 400/401, WWW-Authenticate: {"|".join(schemes)} error="{" | ".join(errors)}"',
+        actual=f"{brief(exchange, 120)}; WWW-Authenticate: {' | '.join(challenges) or '(none)'}",
+    )

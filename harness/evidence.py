@@ -1,0 +1,303 @@
+"""Evidence: every exchange, screenshot and server event of a test, and how secrets are hidden.
+
+Evidence is kept raw in memory (checks need the real values) and redacted when it is written
+out: private key members never appear, JWTs keep their header and claims but lose most of their
+signature, and opaque secrets (codes, verifiers, refresh tokens) keep only a short prefix and a
+hash, so two occurrences of one value can still be matched by eye.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+PEM_PRIVATE_RE = re.compile(
+    r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
+)
+JWK_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
+OPAQUE_SECRETS = frozenset(
+    {"code", "code_verifier", "refresh_token", "client_secret", "password", "access_token"}
+)
+TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "client_assertion"})
+SECRET_HEADERS = frozenset({"cookie", "set-cookie"})
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Hides secrets in evidence; ``tokens=True`` also hides tokens and assertions entirely."""
+
+    tokens: bool = False
+    enabled: bool = True
+
+    def opaque(self, value: str) -> str:
+        """A short prefix and a hash of a secret value."""
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        return f"{value[:4]}…[redacted sha256:{digest}]"
+
+    def jwt(self, token: str) -> str:
+        """A JWT with its signature cut short (or fully hidden with ``tokens``)."""
+        if self.tokens:
+            return self.opaque(token)
+        head, _, sig = token.rpartition(".")
+        return f"{head}.{sig[:6]}…" if sig else token
+
+    def text(self, value: str) -> str:
+        """Redact JWTs and PEM private keys found anywhere in a string."""
+        if not self.enabled:
+            return value
+        value = PEM_PRIVATE_RE.sub("[redacted private key]", value)
+        return JWT_RE.sub(lambda m: self.jwt(m.group(0)), value)
+
+    def field(self, name: str, value: str) -> str:
+        """Redact one named value (form field, JSON member or query parameter)."""
+        if not self.enabled:
+            return value
+        if JWT_RE.fullmatch(value):
+            return self.jwt(value) if not (self.tokens and name in TOKEN_FIELDS) else "[redacted]"
+        if name in OPAQUE_SECRETS:
+            return self.opaque(value)
+        return self.text(value)
+
+    def data(self, value: Any, name: str = "") -> Any:
+        """Redact a decoded JSON value, recursively."""
+        if not self.enabled:
+            return value
+        if isinstance(value, dict):
+            is_jwk = "kty" in value
+            return {
+                k: "[redacted]" if is_jwk and k in JWK_PRIVATE_MEMBERS else self.data(v, k)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.data(v, name) for v in value]
+        if isinstance(value, str):
+            return self.field(name, value)
+        return value
+
+    def header(self, name: str, value: str) -> str:
+        """Redact an HTTP header value."""
+        if not self.enabled:
+            return value
+        lower = name.lower()
+        if lower in SECRET_HEADERS:
+            return "[redacted]"
+        if lower == "authorization":
+            scheme, _, token = value.partition(" ")
+            return f"{scheme} {self.field('access_token', token)}"
+        return self.text(value)
+
+    def url(self, url: str) -> str:
+        """Redact secrets in a URL's query string."""
+        if not self.enabled:
+            return url
+        parts = urlsplit(url)
+        if not parts.query:
+            return url
+        query = urlencode([(k, self.field(k, v)) for k, v in parse_qsl(parts.query)])
+        return urlunsplit(parts._replace(query=query))
+
+    def body(self, body: str, content_type: str) -> str:
+        """Redact a request or response body of the given media type."""
+        if not self.enabled or not body:
+            return body
+        if "json" in content_type:
+            try:
+                return json.dumps(self.data(json.loads(body)), indent=2)
+            except ValueError:
+                return self.text(body)
+        if "x-www-form-urlencoded" in content_type:
+            return urlencode([(k, self.field(k, v)) for k, v in parse_qsl(body)])
+        return self.text(body)
+
+
+def decode_jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Header and claims of a compact JWS, without verifying it (None if it is not one)."""
+    try:
+        head, payload, _ = token.split(".")
+        decoded = [json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in (head, payload)]
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not all(isinstance(part, dict) for part in decoded):
+        return None
+    return decoded[0], decoded[1]
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and what came back (or the transport error that happened instead)."""
+
+    label: str
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: str
+    identity: str
+    started: float = field(default_factory=time.time)
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: str = ""
+    elapsed_s: float = 0.0
+    error: str | None = None
+    truncated: bool = False
+    tls_version: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first response header called ``name`` (case-insensitive)."""
+        lower = name.lower()
+        return next((v for k, v in self.response_headers if k.lower() == lower), None)
+
+    def headers_named(self, name: str) -> list[str]:
+        """Every response header called ``name`` (case-insensitive)."""
+        lower = name.lower()
+        return [v for k, v in self.response_headers if k.lower() == lower]
+
+    def request_header(self, name: str) -> str | None:
+        """The first request header called ``name`` (case-insensitive)."""
+        lower = name.lower()
+        return next((v for k, v in self.request_headers if k.lower() == lower), None)
+
+    def json(self) -> Any:
+        """The response body as JSON, or None if it is not JSON."""
+        try:
+            return json.loads(self.response_body)
+        except ValueError:
+            return None
+
+    def form(self) -> dict[str, str]:
+        """The request body as form fields."""
+        return dict(parse_qsl(self.request_body))
+
+    def jwts(self) -> list[tuple[str, str]]:
+        """Every JWT in the request and the response, as (where, token) pairs."""
+        found: list[tuple[str, str]] = []
+        for k, v in self.request_headers:
+            found += [(f"request header {k}", m.group(0)) for m in JWT_RE.finditer(v)]
+        found += [(f"request {k}", v) for k, v in parse_qsl(self.request_body) if JWT_RE.fullmatch(v)]
+        body = self.json()
+        if isinstance(body, dict):
+            found += [
+                (f"response {k}", v)
+                for k, v in body.items()
+                if isinstance(v, str) and JWT_RE.fullmatch(v)
+            ]
+        return found
+
+    def to_dict(self, redactor: Redactor) -> dict[str, Any]:
+        """The exchange as JSON-ready evidence, redacted."""
+        req_type = self.request_header("content-type") or ""
+        resp_type = self.header("content-type") or ""
+        decoded = []
+        for where, token in self.jwts():
+            parts = decode_jwt_parts(token)
+            if parts is not None:
+                decoded.append(
+                    {"where": where, "header": redactor.data(parts[0]), "claims": redactor.data(parts[1])}
+                )
+        return {
+            "kind": "exchange",
+            "label": self.label,
+            "identity": self.identity,
+            "started": self.started,
+            "elapsed_s": round(self.elapsed_s, 4),
+            "request": {
+                "method": self.method,
+                "url": redactor.url(self.url),
+                "headers": [[k, redactor.header(k, v)] for k, v in self.request_headers],
+                "body": redactor.body(self.request_body, req_type),
+            },
+            "response": None
+            if self.status is None
+            else {
+                "status": self.status,
+                "headers": [[k, redactor.header(k, v)] for k, v in self.response_headers],
+                "body": redactor.body(self.response_body, resp_type),
+                "truncated": self.truncated,
+                "tls_version": self.tls_version,
+            },
+            "error": self.error,
+            "jwts": decoded,
+        }
+
+
+@dataclass
+class Screenshot:
+    """A browser step: the page's URL and a PNG of what the user saw."""
+
+    label: str
+    url: str
+    png: bytes
+    started: float = field(default_factory=time.time)
+
+    def to_dict(self, redactor: Redactor) -> dict[str, Any]:
+        return {"kind": "screenshot", "label": self.label, "url": redactor.url(self.url), "started": self.started}
+
+
+@dataclass
+class Note:
+    """A fact the harness observed that is not an HTTP exchange (e.g. a captured callback URL)."""
+
+    label: str
+    text: str
+    started: float = field(default_factory=time.time)
+
+    def to_dict(self, redactor: Redactor) -> dict[str, Any]:
+        return {"kind": "note", "label": self.label, "text": redactor.url(redactor.text(self.text)), "started": self.started}
+
+
+@dataclass
+class ServerEvent:
+    """An error event the target logged itself, often with the reason its response hides."""
+
+    data: dict[str, Any]
+
+    @property
+    def started(self) -> float:
+        return float(self.data.get("ts", 0.0))
+
+    def to_dict(self, redactor: Redactor) -> dict[str, Any]:
+        return {"kind": "server_event", "started": self.started, "event": redactor.data(self.data)}
+
+
+Evidence = Exchange | Screenshot | Note | ServerEvent
+
+
+@dataclass
+class Recorder:
+    """Collects the evidence of one test, in order."""
+
+    items: list[Evidence] = field(default_factory=list)
+
+    def add(self, item: Evidence) -> None:
+        self.items.append(item)
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        return [i for i in self.items if isinstance(i, Exchange)]
+
+
+_current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("recorder", default=None)
+
+
+def current_recorder() -> Recorder | None:
+    """The recorder of the test that is running, if any."""
+    return _current.get()
+
+
+def set_recorder(recorder: Recorder | None) -> contextvars.Token[Recorder | None]:
+    """Make ``recorder`` receive the evidence produced from now on."""
+    return _current.set(recorder)
+
+
+def record(item: Evidence) -> None:
+    """Add evidence to the running test's recorder (no-op outside a test)."""
+    recorder = _current.get()
+    if recorder is not None:
+        recorder.add(item)

@@ -1,0 +1,107 @@
+"""A client identity as the harness plays it: its HTTP connection, assertion key and DPoP state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness import jose
+from harness.config import MTLS_AUTH, ClientConfig
+from harness.evidence import Exchange
+from harness.net import HttpClient
+
+_NONCE_CHALLENGE = re.compile(r'error="use_dpop_nonce"')
+
+
+@dataclass
+class DpopSession:
+    """One DPoP key and the latest server nonce, for one flow."""
+
+    key: jose.Key = field(default_factory=jose.new_dpop_key)
+    nonce: str | None = None
+
+    @property
+    def jkt(self) -> str:
+        """The key's thumbprint, as sent in ``dpop_jkt``."""
+        return jose.jwk_thumbprint(self.key)
+
+    def proof(self, htm: str, htu: str, access_token: str | None = None, **overrides: Any) -> str:
+        """A fresh proof for one request, carrying the latest nonce."""
+        return jose.dpop_proof(
+            self.key, htm, htu, nonce=self.nonce, access_token=access_token, **overrides
+        )
+
+    def observe(self, exchange: Exchange) -> None:
+        """Remember a nonce the server handed out (RFC 9449 section 8)."""
+        nonce = exchange.header("dpop-nonce")
+        if nonce:
+            self.nonce = nonce
+
+
+def is_nonce_challenge(exchange: Exchange) -> bool:
+    """The server asks for a DPoP nonce: 400 use_dpop_nonce (AS) or a 401 challenge (RS)."""
+    if exchange.header("dpop-nonce") is None:
+        return False
+    body = exchange.json()
+    if exchange.status == 400 and isinstance(body, dict) and body.get("error") == "use_dpop_nonce":
+        return True
+    return exchange.status == 401 and any(
+        _NONCE_CHALLENGE.search(v) for v in exchange.headers_named("www-authenticate")
+    )
+
+
+@dataclass
+class Client:
+    """A registered client: its settings, its connection (with its certificate, if any) and key."""
+
+    config: ClientConfig
+    http: HttpClient
+    issuer: str
+    assertion_key: jose.Key | None = None
+
+    @property
+    def client_id(self) -> str:
+        return self.config.client_id
+
+    @property
+    def uses_dpop(self) -> bool:
+        return self.config.sender_constraint == "dpop"
+
+    def auth_params(self) -> dict[str, str]:
+        """Client authentication form parameters, with a fresh assertion on every call."""
+        if self.config.auth_method in MTLS_AUTH:
+            return {"client_id": self.client_id}
+        assert self.assertion_key is not None
+        return {
+            "client_id": self.client_id,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jose.client_assertion(self.client_id, self.issuer, self.assertion_key),
+        }
+
+    def send(
+        self,
+        label: str,
+        method: str,
+        url: str,
+        build: Callable[[], tuple[Mapping[str, str], Mapping[str, str] | None]],
+        dpop: DpopSession | None = None,
+    ) -> Exchange:
+        """Send a request built by ``build()`` (headers, form); on a DPoP nonce challenge, build it
+        again (a fresh assertion and proof) and send it once more."""
+        headers, form = build()
+        exchange = self.http.send(label, method, url, headers=dict(headers), form=_form(form))
+        if dpop is not None and is_nonce_challenge(exchange):
+            dpop.observe(exchange)
+            headers, form = build()
+            exchange = self.http.send(
+                f"{label} (again, with the DPoP nonce)", method, url, headers=dict(headers), form=_form(form)
+            )
+        if dpop is not None:
+            dpop.observe(exchange)
+        return exchange
+
+
+def _form(form: Mapping[str, str] | None) -> dict[str, str] | None:
+    return dict(form) if form is not None else None

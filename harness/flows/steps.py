@@ -1,0 +1,214 @@
+"""The protocol steps of a FAPI 2.0 authorization code flow, one function each."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from harness import jose
+from harness.browser import AuthorizationResponse, Browser
+from harness.config import LoginPage
+from harness.evidence import Exchange, decode_jwt_parts
+from harness.flows.client import Client, DpopSession
+from harness.net import HttpClient
+from harness.verdict import NotTestable
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The server's metadata document, as fetched."""
+
+    exchange: Exchange
+    metadata: dict[str, Any]
+
+    def endpoint(self, name: str) -> str:
+        """A metadata URL the flow needs; missing means the flow cannot go on."""
+        value = self.metadata.get(name)
+        if not isinstance(value, str) or not value:
+            raise NotTestable(f"the metadata has no {name}")
+        return value
+
+    @property
+    def issuer(self) -> str:
+        return self.endpoint("issuer")
+
+
+def discover(http: HttpClient, url: str) -> Discovery:
+    """GET the discovery document (OpenID Connect Discovery 4, RFC 8414 3)."""
+    exchange = http.send("discovery", "GET", url, headers={"accept": "application/json"})
+    body = exchange.json()
+    if exchange.status != 200 or not isinstance(body, dict):
+        raise NotTestable(f"discovery at {url} gave no JSON document (HTTP {exchange.status})")
+    return Discovery(exchange, body)
+
+
+def fetch_jwks(http: HttpClient, discovery: Discovery) -> tuple[Exchange, dict[str, Any]]:
+    """GET the server's signing keys from ``jwks_uri``."""
+    exchange = http.send("jwks", "GET", discovery.endpoint("jwks_uri"), headers={"accept": "application/json"})
+    body = exchange.json()
+    if exchange.status != 200 or not isinstance(body, dict) or not isinstance(body.get("keys"), list):
+        raise NotTestable(f"jwks_uri gave no JWKS (HTTP {exchange.status})")
+    return exchange, body
+
+
+def decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a JWT without verifying it; two empty dicts if it is not one."""
+    return decode_jwt_parts(token) or ({}, {})
+
+
+def new_state() -> str:
+    """A fresh, unguessable state or nonce value."""
+    return secrets.token_urlsafe(24)
+
+
+def authorization_params(
+    client: Client, pkce: jose.Pkce, state: str, nonce: str | None
+) -> dict[str, str]:
+    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR."""
+    params = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.config.redirect_uri,
+        "scope": client.config.scope,
+        "state": state,
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": pkce.method,
+    }
+    if nonce is not None:
+        params["nonce"] = nonce
+    return params
+
+
+def push_authorization_request(
+    client: Client,
+    discovery: Discovery,
+    params: dict[str, str],
+    *,
+    dpop: DpopSession | None = None,
+    authenticate: bool = True,
+) -> Exchange:
+    """POST the authorization request to the PAR endpoint (RFC 9126 2.1), authenticated as the
+    client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10)."""
+    url = discovery.endpoint("pushed_authorization_request_endpoint")
+
+    def build() -> tuple[dict[str, str], dict[str, str]]:
+        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
+        return headers, {**(client.auth_params() if authenticate else {}), **params}
+
+    return client.send("PAR", "POST", url, build, dpop)
+
+
+def authorization_url(discovery: Discovery, client_id: str, request_uri: str) -> str:
+    """The front-channel URL: only client_id and request_uri (FAPI 2.0 SP 5.3.3.2)."""
+    endpoint = discovery.endpoint("authorization_endpoint")
+    sep = "&" if "?" in endpoint else "?"
+    return f"{endpoint}{sep}{urlencode({'client_id': client_id, 'request_uri': request_uri})}"
+
+
+def redeem_code(
+    client: Client,
+    discovery: Discovery,
+    code: str,
+    code_verifier: str,
+    *,
+    dpop: DpopSession | None = None,
+    extra: dict[str, str] | None = None,
+) -> Exchange:
+    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3)."""
+    url = discovery.endpoint("token_endpoint")
+
+    def build() -> tuple[dict[str, str], dict[str, str]]:
+        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
+        form = {
+            **client.auth_params(),
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": code_verifier,
+            "redirect_uri": client.config.redirect_uri,
+            **(extra or {}),
+        }
+        return headers, form
+
+    return client.send("token", "POST", url, build, dpop)
+
+
+def call_resource(
+    client: Client,
+    url: str,
+    method: str,
+    access_token: str,
+    *,
+    scheme: str,
+    dpop: DpopSession | None = None,
+    label: str = "resource",
+) -> Exchange:
+    """Call the protected resource with ``Authorization: <scheme> <token>`` and, with ``dpop``,
+    a proof carrying ``ath`` (RFC 9449 7.1). The client's own connection (and certificate) is used."""
+
+    def build() -> tuple[dict[str, str], None]:
+        headers = {"Authorization": f"{scheme} {access_token}"}
+        if dpop is not None:
+            headers["DPoP"] = dpop.proof(method, url, access_token=access_token)
+        return headers, None
+
+    return client.send(label, method, url, build, dpop)
+
+
+def require_success(exchange: Exchange, status: int, what: str) -> Exchange:
+    """Set-up guard: a step the test depends on must succeed, else the test cannot go on."""
+    if exchange.status != status:
+        raise NotTestable(f"set-up: {what} answered HTTP {exchange.status}, not {status}")
+    return exchange
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a completed flow obtained, for tests whose subject comes after it."""
+
+    access_token: str
+    token_type: str
+    id_token: str | None
+    refresh_token: str | None
+    dpop: DpopSession | None
+    response: Exchange
+
+
+def obtain_tokens(
+    client: Client,
+    discovery: Discovery,
+    browser: Browser,
+    login: tuple[LoginPage, ...],
+) -> Tokens:
+    """Run a whole happy flow as set-up for another test. Any step that does not succeed means the
+    test's subject cannot be reached: ``NotTestable``."""
+    dpop = DpopSession() if client.uses_dpop else None
+    pkce = jose.pkce_s256()
+    state = new_state()
+    par = push_authorization_request(
+        client, discovery, authorization_params(client, pkce, state, new_state()), dpop=dpop
+    )
+    body = par.json()
+    if par.status != 201 or not isinstance(body, dict) or "request_uri" not in body:
+        raise NotTestable(f"set-up: PAR did not succeed (HTTP {par.status})")
+    callback: AuthorizationResponse = browser.authorize(
+        authorization_url(discovery, client.client_id, str(body["request_uri"])),
+        client.config.redirect_uri,
+        login,
+    )
+    code = callback.params.get("code")
+    if not code or callback.params.get("state") != state:
+        raise NotTestable(f"set-up: the authorization response has no code for our state: {callback.url}")
+    token = redeem_code(client, discovery, code, pkce.verifier, dpop=dpop)
+    tbody = token.json()
+    if token.status != 200 or not isinstance(tbody, dict) or not isinstance(tbody.get("access_token"), str):
+        raise NotTestable(f"set-up: the token request did not succeed (HTTP {token.status})")
+    return Tokens(
+        access_token=tbody["access_token"],
+        token_type=str(tbody.get("token_type", "")),
+        id_token=tbody.get("id_token"),
+        refresh_token=tbody.get("refresh_token"),
+        dpop=dpop,
+        response=token,
+    )

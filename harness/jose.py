@@ -1,0 +1,201 @@
+"""JOSE and crypto: client assertions, DPoP proofs, PKCE and id_token signature checks.
+
+Builders take ``extra_claims``, ``extra_header`` and ``omit`` so that negative tests can send
+exactly the defect they test. Every call mints a fresh ``jti``: a retried request never reuses
+an assertion or a proof.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+Key = ECKey | RSAKey | OKPKey
+FAPI_ALGS = ("PS256", "ES256", "EdDSA")
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def load_private_key(jwks_file: Path) -> Key:
+    """The first key of a private JWKS file (the one that signs client assertions)."""
+    data = json.loads(jwks_file.read_text(encoding="utf-8"))
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if not keys:
+        raise ValueError(f"{jwks_file}: no keys in JWKS")
+    key = KeySet.import_key_set({"keys": [keys[0]]}).keys[0]
+    if not isinstance(key, ECKey | RSAKey | OKPKey) or not key.is_private:
+        raise ValueError(f"{jwks_file}: the first key must be a private EC, RSA or OKP key")
+    return key
+
+
+def default_alg(key: Key) -> str:
+    """The FAPI 2.0 algorithm for a key: its own ``alg``, else ES256, PS256 or EdDSA by type."""
+    alg = key.get("alg")
+    if isinstance(alg, str):
+        return alg
+    return {"EC": "ES256", "RSA": "PS256", "OKP": "EdDSA"}[key.key_type]
+
+
+def new_dpop_key() -> ECKey:
+    """A fresh P-256 key for DPoP proofs."""
+    return ECKey.generate_key("P-256", private=True)
+
+
+def public_jwk(key: Key) -> dict[str, Any]:
+    """The public members of a key, as a JWK."""
+    return dict(key.as_dict(private=False))
+
+
+def jwk_thumbprint(key: Key) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a key (the DPoP ``jkt``)."""
+    return str(key.thumbprint())
+
+
+def cert_thumbprint(cert_pem: bytes) -> str:
+    """The RFC 8705 ``x5t#S256`` of a PEM certificate."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return b64url(hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest())
+
+
+def sign(header: Mapping[str, Any], claims: Mapping[str, Any], key: Key) -> str:
+    """A compact JWS of ``claims`` with exactly ``header`` (its ``alg`` chooses the algorithm)."""
+    payload = json.dumps(dict(claims), separators=(",", ":"))
+    alg = header["alg"]
+    return jws.serialize_compact(dict(header), payload, key, algorithms=[alg])
+
+
+def _apply(base: dict[str, Any], extra: Mapping[str, Any] | None, omit: Iterable[str]) -> dict[str, Any]:
+    out = {**base, **(extra or {})}
+    for name in omit:
+        out.pop(name, None)
+    return out
+
+
+def client_assertion(
+    client_id: str,
+    audience: str,
+    key: Key,
+    *,
+    lifetime_s: int = 60,
+    extra_claims: Mapping[str, Any] | None = None,
+    extra_header: Mapping[str, Any] | None = None,
+    omit: Iterable[str] = (),
+) -> str:
+    """A ``private_key_jwt`` client assertion (RFC 7523 section 3) with a fresh ``jti``.
+
+    FAPI 2.0 SP 5.3.2.1 asks the ``aud`` to be the issuer, as a single string.
+    """
+    now = int(time.time())
+    claims = _apply(
+        {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "jti": str(uuid.uuid4()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime_s,
+        },
+        extra_claims,
+        omit,
+    )
+    header = _apply({"alg": default_alg(key), "typ": "JWT"}, extra_header, ())
+    if key.kid:
+        header.setdefault("kid", key.kid)
+    return sign(header, claims, key)
+
+
+def access_token_hash(access_token: str) -> str:
+    """The DPoP ``ath``: base64url SHA-256 of the access token (RFC 9449 section 4.2)."""
+    return b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+
+
+def dpop_proof(
+    key: Key,
+    htm: str,
+    htu: str,
+    *,
+    nonce: str | None = None,
+    access_token: str | None = None,
+    extra_claims: Mapping[str, Any] | None = None,
+    extra_header: Mapping[str, Any] | None = None,
+    omit: Iterable[str] = (),
+) -> str:
+    """A DPoP proof JWT (RFC 9449 section 4.2) with a fresh ``jti``."""
+    claims: dict[str, Any] = {
+        "jti": secrets.token_urlsafe(16),
+        "htm": htm,
+        "htu": htu.split("?", 1)[0].split("#", 1)[0],
+        "iat": int(time.time()),
+    }
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if access_token is not None:
+        claims["ath"] = access_token_hash(access_token)
+    header = {"typ": "dpop+jwt", "alg": default_alg(key), "jwk": public_jwk(key)}
+    return sign(
+        _apply(header, extra_header, [o for o in omit if o in header]),
+        _apply(claims, extra_claims, omit),
+        key,
+    )
+
+
+@dataclass(frozen=True)
+class Pkce:
+    """A PKCE pair (RFC 7636): the verifier kept by the client and its S256 challenge."""
+
+    verifier: str
+    challenge: str
+    method: str = "S256"
+
+
+def pkce_s256() -> Pkce:
+    """A fresh verifier of 43 characters (256 bits) and its S256 challenge (RFC 7636 4.1, 4.2)."""
+    verifier = b64url(secrets.token_bytes(32))
+    return Pkce(verifier, b64url(hashlib.sha256(verifier.encode("ascii")).digest()))
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """Outcome of checking a JWS signature against a JWKS."""
+
+    valid: bool
+    alg: str | None
+    kid: str | None
+    reason: str
+
+
+def verify_signature(token: str, jwks: Mapping[str, Any], algorithms: Iterable[str] = FAPI_ALGS) -> SignatureCheck:
+    """Check a compact JWS against the keys of ``jwks``, allowing only ``algorithms``."""
+    algs = list(algorithms)
+    try:
+        head = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    except (ValueError, IndexError):
+        return SignatureCheck(False, None, None, "not a compact JWS")
+    alg = head.get("alg") if isinstance(head, dict) else None
+    kid = head.get("kid") if isinstance(head, dict) else None
+    if alg not in algs:
+        return SignatureCheck(False, alg, kid, f"alg {alg!r} is not one of {', '.join(algs)}")
+    try:
+        keyset = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
+        jws.deserialize_compact(token, keyset, algorithms=algs)
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        return SignatureCheck(False, alg, kid, f"signature does not verify: {type(exc).__name__} {exc}")
+    return SignatureCheck(True, alg, kid, f"signature verifies with kid {kid!r} ({alg})")

@@ -1,0 +1,395 @@
+"""The pytest plugin: options, fixtures, verdicts and the report. The composition root.
+
+Registered by entry point (``pytest11``), so ``pytest suites --target-config target.toml`` works
+wherever fapi-harness is installed; ``--reference-target`` starts the embedded server instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.browser import Browser
+from harness.catalogue import load_catalogue
+from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
+from harness.evidence import Evidence, Recorder, Redactor, ServerEvent, set_recorder
+from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
+from harness.jose import load_private_key
+from harness.net import HttpClient, Timeouts, TransportFailure
+from harness.report import write_run
+from harness.results import RunResults, TestResult
+from harness.targets.reference import ReferenceTarget, TargetStartError, start_reference_target
+from harness.verdict import Judge, NotTestable, RequirementFailed, Verdict
+
+JUDGE = pytest.StashKey[Judge]()
+RECORDER = pytest.StashKey[Recorder]()
+OUTCOME = pytest.StashKey[tuple[Verdict, str]]()
+STARTED = pytest.StashKey[float]()
+SESSION = pytest.StashKey["HarnessSession"]()
+
+
+def harness_version() -> str:
+    try:
+        return version("fapi-harness")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fapi", "fapi-harness")
+    group.addoption("--target-config", type=Path, help="Target configuration file (TOML or JSON).")
+    group.addoption(
+        "--reference-target",
+        action="store_true",
+        help="Start the embedded reference target (oidc-provider) and test it.",
+    )
+    group.addoption("--report-dir", type=Path, help="Write results.json and index.html here.")
+    group.addoption(
+        "--redact-tokens", action="store_true", help="Hide tokens and assertions entirely in evidence."
+    )
+    group.addoption("--no-redact", action="store_true", help="Keep secrets in evidence (local debugging).")
+
+
+@dataclass
+class HarnessSession:
+    """Per-run state: the target, one HTTP client per TLS identity, the browser, the results."""
+
+    config: TargetConfig
+    reference: ReferenceTarget | None
+    redactor: Redactor
+    report_dir: Path | None
+    run: RunResults
+    browser: Browser
+    session_recorder: Recorder = field(default_factory=Recorder)
+    _http: dict[str, HttpClient] = field(default_factory=dict)
+    _clients: dict[str, Client] = field(default_factory=dict)
+    _discovery: Discovery | None = None
+    _jwks: dict[str, Any] | None = None
+    _events_offset: int = 0
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.config.timeouts.connect, self.config.timeouts.read)
+
+    def public_http(self) -> HttpClient:
+        """The connection without a client certificate (discovery, JWKS)."""
+        if "public" not in self._http:
+            self._http["public"] = HttpClient("no client certificate", ca_file=self.config.ca_file, timeouts=self.timeouts)
+        return self._http["public"]
+
+    def client(self, client_id: str) -> Client:
+        """The client identity for ``client_id``, built once per run."""
+        if client_id not in self._clients:
+            cfg = self.config.client(client_id)
+            cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None
+            http = HttpClient(
+                f"client {client_id}" + (" (mTLS certificate)" if cert else ""),
+                ca_file=self.config.ca_file,
+                cert=cert,
+                timeouts=self.timeouts,
+            )
+            self._http[client_id] = http
+            key = load_private_key(cfg.jwks_file) if cfg.jwks_file else None
+            self._clients[client_id] = Client(cfg, http, self.config.issuer, key)
+        return self._clients[client_id]
+
+    def discovery(self) -> Discovery:
+        if self._discovery is None:
+            token = set_recorder(self.session_recorder)
+            try:
+                self._discovery = discover(self.public_http(), self.config.discovery)
+            finally:
+                set_recorder(None)
+                del token
+        return self._discovery
+
+    def jwks(self) -> dict[str, Any]:
+        if self._jwks is None:
+            token = set_recorder(self.session_recorder)
+            try:
+                _, self._jwks = fetch_jwks(self.public_http(), self.discovery())
+            finally:
+                set_recorder(None)
+                del token
+        return self._jwks
+
+    def server_events(self, since: float, until: float) -> list[ServerEvent]:
+        """Error events the target logged between ``since`` and ``until``."""
+        path = self.config.server_events_file
+        if path is None or not path.is_file():
+            return []
+        with path.open("rb") as fh:
+            fh.seek(self._events_offset)
+            data = fh.read()
+        events = []
+        for line in data.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and since - 0.05 <= float(event.get("ts", 0)) <= until + 0.05:
+                events.append(ServerEvent(event))
+        return events
+
+    def close(self) -> None:
+        self.browser.close()
+        for http in self._http.values():
+            http.close()
+        if self.reference is not None:
+            self.reference.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): the catalogue requirements this test covers"
+    )
+    config_path: Path | None = config.getoption("--target-config")
+    use_reference: bool = config.getoption("--reference-target")
+    if config_path is None and not use_reference:
+        return
+    if config_path is not None and use_reference:
+        raise pytest.UsageError("give either --target-config or --reference-target, not both")
+    reference = None
+    try:
+        if use_reference:
+            reference = start_reference_target()
+            config_path = reference.config_path
+        assert config_path is not None
+        target = load_config(config_path)
+    except (ConfigError, TargetStartError) as exc:
+        if reference is not None:
+            reference.stop()
+        raise pytest.UsageError(str(exc)) from None
+    redactor = Redactor(
+        tokens=bool(config.getoption("--redact-tokens")), enabled=not config.getoption("--no-redact")
+    )
+    config.stash[SESSION] = HarnessSession(
+        config=target,
+        reference=reference,
+        redactor=redactor,
+        report_dir=config.getoption("--report-dir"),
+        run=RunResults(
+            target=target.name,
+            issuer=target.issuer,
+            started=time.time(),
+            harness_version=harness_version(),
+            variants=[v.name for v in target.variants],
+        ),
+        browser=Browser(
+            executable=target.browser.executable,
+            headless=target.browser.headless,
+            loopback_only=target.browser.loopback_only,
+            step_timeout_s=target.timeouts.browser_step,
+        ),
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        session.close()
+
+
+def _session(config: pytest.Config) -> HarnessSession:
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        raise pytest.UsageError(
+            "fapi-harness suites need a target: pass --target-config FILE or --reference-target"
+        )
+    return session
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "variant" in metafunc.fixturenames:
+        variants = _session(metafunc.config).config.variants
+        metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="function")
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> TargetContext:
+    """The target under test (discovery and JWKS are fetched once per run)."""
+    session = _session(request.config)
+    return TargetContext(
+        session.config, session.discovery(), session.jwks(), session.browser, session.public_http()
+    )
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, variant: VariantConfig) -> Client:
+    """The variant's main client."""
+    return _session(request.config).client(variant.client)
+
+
+@pytest.fixture
+def client2(request: pytest.FixtureRequest, variant: VariantConfig) -> Client:
+    """The variant's second client, for cross-client tests."""
+    return _session(request.config).client(variant.client2)
+
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest) -> Judge:
+    """Where the test records its findings, with the severity it gives each."""
+    return request.node.stash[JUDGE]
+
+
+# --- verdicts -------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    item.stash[JUDGE] = Judge()
+    item.stash[RECORDER] = Recorder()
+    item.stash[STARTED] = time.time()
+    set_recorder(item.stash[RECORDER])
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    result = yield
+    judge = item.stash.get(JUDGE, None)
+    if judge is not None:
+        failed = [j for j in judge.judged if j.verdict is Verdict.FAILED]
+        if failed:
+            first = failed[0].finding
+            raise RequirementFailed(
+                f"{len(failed)} requirement check(s) failed; first: {first.requirement}: "
+                f"{first.summary}: expected {first.expected}, got {first.actual}"
+            )
+    return result
+
+
+def _is_skip(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    return excinfo.errisinstance(pytest.skip.Exception)
+
+
+def _verdict_of(item: pytest.Item, call: pytest.CallInfo[None]) -> tuple[Verdict, str]:
+    judge = item.stash.get(JUDGE, Judge())
+    excinfo = call.excinfo
+    if excinfo is None:
+        if not judge.judged:
+            return Verdict.ERROR, "the test made no check, so it cannot pass"
+        verdict = judge.verdict()
+        reasons = [j.finding for j in judge.judged if j.verdict is verdict and not j.finding.ok]
+        return verdict, "; ".join(f"{f.requirement}: {f.summary} (got {f.actual})" for f in reasons)
+    if _is_skip(excinfo):
+        return Verdict.SKIPPED, str(excinfo.value.msg) if hasattr(excinfo.value, "msg") else str(excinfo.value)
+    if excinfo.errisinstance(RequirementFailed):
+        return Verdict.FAILED, str(excinfo.value)
+    if excinfo.errisinstance(TransportFailure):
+        return Verdict.ERROR, f"could not test: no answer from the target: {excinfo.value}"
+    if excinfo.errisinstance(NotTestable):
+        return Verdict.ERROR, f"could not test: {excinfo.value}"
+    return Verdict.ERROR, f"harness error: {excinfo.typename}: {excinfo.value}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "setup" and (report.failed or report.skipped):
+        item.stash[OUTCOME] = _verdict_of(item, call)
+    elif call.when == "call":
+        item.stash[OUTCOME] = _verdict_of(item, call)
+    if call.when in ("setup", "call") and OUTCOME in item.stash:
+        verdict, reason = item.stash[OUTCOME]
+        report.user_properties.append(("verdict", verdict.value))
+        if verdict is Verdict.ERROR and report.passed:
+            # A test that checked nothing must not count as a pass anywhere, pytest included.
+            report.outcome = "failed"
+            report.longrepr = reason
+    if call.when == "teardown":
+        _collect(item, report)
+    return report
+
+
+def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
+    session = item.config.stash.get(SESSION, None)
+    set_recorder(None)
+    if session is None:
+        return
+    verdict, reason = item.stash.get(OUTCOME, (Verdict.ERROR, "the test did not run"))
+    if teardown.failed and verdict is not Verdict.FAILED:
+        verdict, reason = Verdict.ERROR, f"harness error in teardown: {teardown.longreprtext[-500:]}"
+    started = item.stash.get(STARTED, time.time())
+    finished = time.time()
+    evidence: list[Evidence] = list(item.stash.get(RECORDER, Recorder()).items)
+    evidence += session.server_events(started, finished)
+    evidence.sort(key=lambda e: e.started)
+    declared = [str(i) for m in item.iter_markers("requirement") for i in m.args]
+    variant = None
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "variant" in callspec.params:
+        variant = callspec.params["variant"].name
+    obj = getattr(item, "obj", None)
+    session.run.tests.append(
+        TestResult(
+            id=item.nodeid,
+            name=item.name,
+            doc=" ".join((obj.__doc__ or "").split()) if obj is not None else "",
+            outcome=verdict,
+            reason=reason,
+            duration_s=finished - started,
+            declared=declared,
+            judged=list(item.stash.get(JUDGE, Judge()).judged),
+            evidence=evidence,
+            variant=variant,
+        )
+    )
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    verdict = dict(report.user_properties).get("verdict")
+    if report.when != "call" or verdict not in ("warning", "review", "error"):
+        return None
+    letters = {"warning": ("W", {"yellow": True}), "review": ("R", {"blue": True}), "error": ("E", {"red": True})}
+    letter, markup = letters[str(verdict)]
+    return str(verdict), letter, (str(verdict).upper(), markup)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    catalogue = load_catalogue()
+    for item in items:
+        for marker in item.iter_markers("requirement"):
+            unknown = [i for i in marker.args if i not in catalogue]
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s): {', '.join(unknown)}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(SESSION, None)
+    if state is None:
+        return
+    state.run.finished = time.time()
+    state.run.session_evidence = list(state.session_recorder.items)
+    if state.report_dir is not None and state.run.tests:
+        write_run(state.report_dir, state.run, state.redactor)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(SESSION, None)
+    if state is None or not state.run.tests:
+        return
+    counts = ", ".join(f"{n} {k}" for k, n in state.run.counts().items() if n)
+    terminalreporter.write_sep("=", "fapi-harness verdicts")
+    terminalreporter.write_line(f"tests: {counts}")
+    bad = [rid for rid, (v, _) in state.run.requirement_outcomes().items() if v in (Verdict.FAILED, Verdict.ERROR)]
+    if bad:
+        terminalreporter.write_line(f"requirements failed or not testable: {', '.join(bad)}")
+    if state.report_dir is not None:
+        terminalreporter.write_line(f"report: {state.report_dir / 'index.html'}")
+        terminalreporter.write_line(f"results: {state.report_dir / 'results.json'}")
+

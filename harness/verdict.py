@@ -1,0 +1,112 @@
+"""Verdicts and findings: what a check observed, and how much it matters.
+
+A check returns a ``Finding``: did the target do what one requirement asks, with the expected
+and actual values. The test decides the severity where it calls the check: ``judge.must`` turns a
+failed finding into FAILED, ``judge.should`` into WARNING, ``judge.review`` into REVIEW.
+A test's verdict is the worst of its findings; an exception that is not a failed requirement
+(a timeout, a refused connection, a harness bug) is ERROR, never PASSED or FAILED.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.catalogue import load_catalogue
+
+
+class Verdict(enum.Enum):
+    """The six verdicts, ordered from least to most severe (``worst`` picks the last)."""
+
+    SKIPPED = "skipped"
+    PASSED = "passed"
+    WARNING = "warning"
+    REVIEW = "review"
+    ERROR = "error"
+    FAILED = "failed"
+
+    @property
+    def rank(self) -> int:
+        return list(Verdict).index(self)
+
+
+def worst(verdicts: list[Verdict]) -> Verdict | None:
+    """The most severe verdict (None for an empty list)."""
+    return max(verdicts, key=lambda v: v.rank) if verdicts else None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one check against one requirement."""
+
+    requirement: str
+    ok: bool
+    summary: str
+    expected: str = ""
+    actual: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement,
+            "ok": self.ok,
+            "summary": self.summary,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A finding with the verdict the test gave it."""
+
+    finding: Finding
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.finding.to_dict(), "verdict": self.verdict.value}
+
+
+class RequirementFailed(AssertionError):
+    """A mandatory requirement did not hold and the test cannot go on."""
+
+
+class NotTestable(RuntimeError):
+    """A step the test depends on did not complete, so the requirement could not be tested."""
+
+
+@dataclass
+class Judge:
+    """Collects the judged findings of one test."""
+
+    judged: list[Judged] = field(default_factory=list)
+
+    def _add(self, finding: Finding, on_fail: Verdict) -> bool:
+        if finding.requirement not in load_catalogue():
+            raise ValueError(f"{finding.requirement}: not in the requirement catalogue")
+        self.judged.append(Judged(finding, Verdict.PASSED if finding.ok else on_fail))
+        return finding.ok
+
+    def must(self, finding: Finding, *, stop: bool = False) -> bool:
+        """A MUST: a failed finding makes the test FAILED; ``stop`` ends the test there."""
+        ok = self._add(finding, Verdict.FAILED)
+        if not ok and stop:
+            raise RequirementFailed(f"{finding.requirement}: {finding.summary}: {finding.actual}")
+        return ok
+
+    def should(self, finding: Finding) -> bool:
+        """A SHOULD: a failed finding makes the test WARNING at worst."""
+        return self._add(finding, Verdict.WARNING)
+
+    def review(self, finding: Finding) -> bool:
+        """Something only a person can judge: a failed finding makes the test REVIEW."""
+        return self._add(finding, Verdict.REVIEW)
+
+    @property
+    def requirements(self) -> list[str]:
+        """Requirement ids checked so far, in order, without repeats."""
+        return list(dict.fromkeys(j.finding.requirement for j in self.judged))
+
+    def verdict(self) -> Verdict:
+        """The worst verdict of the findings; a test that checked nothing cannot pass: ERROR."""
+        return worst([j.verdict for j in self.judged]) or Verdict.ERROR
