@@ -9,11 +9,13 @@ hash, so two occurrences of one value can still be matched by eye.
 from __future__ import annotations
 
 import base64
+import contextlib
 import contextvars
 import hashlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -28,6 +30,7 @@ OPAQUE_SECRETS = frozenset(
 )
 TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "client_assertion"})
 SECRET_HEADERS = frozenset({"cookie", "set-cookie"})
+READABLE = ":/[]…"  # kept unescaped in redacted form bodies and queries, for the reader
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Redactor:
         parts = urlsplit(url)
         if not parts.query:
             return url
-        query = urlencode([(k, self.field(k, v)) for k, v in parse_qsl(parts.query)])
+        query = urlencode([(k, self.field(k, v)) for k, v in parse_qsl(parts.query)], safe=READABLE)
         return urlunsplit(parts._replace(query=query))
 
     def body(self, body: str, content_type: str) -> str:
@@ -114,7 +117,7 @@ class Redactor:
             except ValueError:
                 return self.text(body)
         if "x-www-form-urlencoded" in content_type:
-            return urlencode([(k, self.field(k, v)) for k, v in parse_qsl(body)])
+            return urlencode([(k, self.field(k, v)) for k, v in parse_qsl(body)], safe=READABLE)
         return self.text(body)
 
 
@@ -294,6 +297,16 @@ def current_recorder() -> Recorder | None:
 def set_recorder(recorder: Recorder | None) -> contextvars.Token[Recorder | None]:
     """Make ``recorder`` receive the evidence produced from now on."""
     return _current.set(recorder)
+
+
+@contextlib.contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    """Send the evidence produced inside the block to ``recorder``, then restore the previous one."""
+    token = _current.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _current.reset(token)
 
 
 def record(item: Evidence) -> None:

@@ -19,7 +19,7 @@ import pytest
 from harness.browser import Browser
 from harness.catalogue import load_catalogue
 from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
-from harness.evidence import Evidence, Recorder, Redactor, ServerEvent, set_recorder
+from harness.evidence import Evidence, Recorder, Redactor, ServerEvent, recording, set_recorder
 from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
 from harness.jose import load_private_key
 from harness.net import HttpClient, Timeouts, TransportFailure
@@ -32,6 +32,7 @@ JUDGE = pytest.StashKey[Judge]()
 RECORDER = pytest.StashKey[Recorder]()
 OUTCOME = pytest.StashKey[tuple[Verdict, str]]()
 STARTED = pytest.StashKey[float]()
+EVENTS = pytest.StashKey[int]()
 SESSION = pytest.StashKey["HarnessSession"]()
 
 
@@ -72,7 +73,6 @@ class HarnessSession:
     _clients: dict[str, Client] = field(default_factory=dict)
     _discovery: Discovery | None = None
     _jwks: dict[str, Any] | None = None
-    _events_offset: int = 0
 
     @property
     def timeouts(self) -> Timeouts:
@@ -102,31 +102,28 @@ class HarnessSession:
 
     def discovery(self) -> Discovery:
         if self._discovery is None:
-            token = set_recorder(self.session_recorder)
-            try:
+            with recording(self.session_recorder):
                 self._discovery = discover(self.public_http(), self.config.discovery)
-            finally:
-                set_recorder(None)
-                del token
         return self._discovery
 
     def jwks(self) -> dict[str, Any]:
         if self._jwks is None:
-            token = set_recorder(self.session_recorder)
-            try:
+            with recording(self.session_recorder):
                 _, self._jwks = fetch_jwks(self.public_http(), self.discovery())
-            finally:
-                set_recorder(None)
-                del token
         return self._jwks
 
-    def server_events(self, since: float, until: float) -> list[ServerEvent]:
-        """Error events the target logged between ``since`` and ``until``."""
+    def events_offset(self) -> int:
+        """Where the target's event log ends now (read again from here after a test)."""
+        path = self.config.server_events_file
+        return path.stat().st_size if path is not None and path.is_file() else 0
+
+    def server_events(self, offset: int) -> list[ServerEvent]:
+        """Error events the target logged since ``offset`` (tests run one at a time per target)."""
         path = self.config.server_events_file
         if path is None or not path.is_file():
             return []
         with path.open("rb") as fh:
-            fh.seek(self._events_offset)
+            fh.seek(offset)
             data = fh.read()
         events = []
         for line in data.splitlines():
@@ -134,7 +131,7 @@ class HarnessSession:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(event, dict) and since - 0.05 <= float(event.get("ts", 0)) <= until + 0.05:
+            if isinstance(event, dict):
                 events.append(ServerEvent(event))
         return events
 
@@ -250,6 +247,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     item.stash[JUDGE] = Judge()
     item.stash[RECORDER] = Recorder()
     item.stash[STARTED] = time.time()
+    session = item.config.stash.get(SESSION, None)
+    item.stash[EVENTS] = session.events_offset() if session is not None else 0
     set_recorder(item.stash[RECORDER])
     return (yield)
 
@@ -325,7 +324,7 @@ def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
     started = item.stash.get(STARTED, time.time())
     finished = time.time()
     evidence: list[Evidence] = list(item.stash.get(RECORDER, Recorder()).items)
-    evidence += session.server_events(started, finished)
+    evidence += session.server_events(item.stash.get(EVENTS, session.events_offset()))
     evidence.sort(key=lambda e: e.started)
     declared = [str(i) for m in item.iter_markers("requirement") for i in m.args]
     variant = None

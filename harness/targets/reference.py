@@ -197,9 +197,11 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
                 "sender_constraint": constraint,
                 "redirect_uri": redirect_uri,
                 "scope": "openid profile",
-                "cert_file": f"pki/{client_id}.crt",
-                "key_file": f"pki/{client_id}.key",
             }
+            if auth != "private_key_jwt" or constraint == "mtls":
+                # Only clients that use mTLS present a certificate; the others connect without one.
+                entry["cert_file"] = f"pki/{client_id}.crt"
+                entry["key_file"] = f"pki/{client_id}.key"
             if auth == "private_key_jwt":
                 jwk = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
                 jwk.ensure_kid()

@@ -1,0 +1,142 @@
+"""The ``fapi-harness`` command: run the plan against a target, or against the embedded one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+import suites
+from harness.config import ConfigError, load_config
+from harness.targets.reference import TargetStartError, start_reference_target
+
+
+def suites_dir() -> Path:
+    """Where the conformance plans are (in the checkout or the installed package)."""
+    return Path(suites.__file__).parent
+
+
+def new_run_dir(base: Path) -> Path:
+    """A fresh folder under ``base`` named after the time, and ``base/latest`` pointing at it."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run = base / stamp
+    n = 1
+    while run.exists():
+        n += 1
+        run = base / f"{stamp}-{n}"
+    run.mkdir(parents=True)
+    latest = base / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(run.name)
+    except OSError:
+        pass
+    return run
+
+
+def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
+    args = [str(suites_dir()), *target_args, "--report-dir", str(out), "-p", "no:cacheprovider", *extra]
+    code = int(pytest.main(args))
+    if (out / "index.html").is_file():
+        print(f"\nfapi-harness: report written to {out / 'index.html'}")
+        print(f"fapi-harness: results written to {out / 'results.json'}")
+    else:
+        print("\nfapi-harness: no report was written (no test ran)", file=sys.stderr)
+    return code
+
+
+def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
+    out = ns.out or new_run_dir(Path("reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    return _pytest(["--reference-target"], out, extra)
+
+
+def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
+    try:
+        load_config(ns.config)
+    except ConfigError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    out = ns.out or new_run_dir(Path("reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    return _pytest(["--target-config", str(ns.config)], out, extra)
+
+
+def cmd_target_start(ns: argparse.Namespace, extra: list[str]) -> int:
+    workdir: Path = ns.dir
+    try:
+        target = start_reference_target(workdir, stop_with_parent=not ns.detach)
+    except TargetStartError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 3
+    (workdir / "target.pid").write_text(str(target.pid))
+    print(f"reference target {target.issuer} (pid {target.pid}) ready in {target.startup_s:.2f} s")
+    print(f"configuration: {target.config_path}")
+    if ns.detach:
+        print(f"stop it with: fapi-harness target stop --dir {workdir}")
+        return 0
+    print("press Ctrl-C to stop it")
+    try:
+        while target.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        target.stop()
+    return 0
+
+
+def cmd_target_stop(ns: argparse.Namespace, extra: list[str]) -> int:
+    pid_file: Path = ns.dir / "target.pid"
+    if not pid_file.is_file():
+        print(f"fapi-harness: no target.pid in {ns.dir}", file=sys.stderr)
+        return 2
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        print(f"target (pid {pid}) was not running")
+    pid_file.unlink()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fapi-harness",
+        description="Active conformance tests for FAPI 2.0 authorization servers. "
+        "Arguments after the command's own are passed to pytest (e.g. -k, -x, -v).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the plan against the embedded reference target")
+    demo.add_argument("--out", type=Path, help="write the run's folder here (default: reports/<time>)")
+    demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="run the plan against a configured target")
+    run.add_argument("--config", type=Path, required=True, help="target configuration (TOML or JSON)")
+    run.add_argument("--out", type=Path, help="write the run's folder here (default: reports/<time>)")
+    run.set_defaults(func=cmd_run)
+    target = sub.add_parser("target", help="start or stop the embedded reference target")
+    tsub = target.add_subparsers(dest="action", required=True)
+    start = tsub.add_parser("start", help="start it and write its target.toml")
+    start.add_argument("--dir", type=Path, default=Path("reports/target"), help="working folder")
+    start.add_argument("--detach", action="store_true", help="leave it running and return")
+    start.set_defaults(func=cmd_target_start)
+    stop = tsub.add_parser("stop", help="stop a detached target by its pid")
+    stop.add_argument("--dir", type=Path, default=Path("reports/target"), help="its working folder")
+    stop.set_defaults(func=cmd_target_stop)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns, extra = build_parser().parse_known_args(argv)
+    return int(ns.func(ns, extra))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
