@@ -8,6 +8,7 @@ redirect_uri. A screenshot of every page the steps act on is kept as evidence.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import time
@@ -118,10 +119,8 @@ class Browser:
     def close(self) -> None:
         """Close the browser and Playwright (safe to call twice)."""
         if self._browser is not None:
-            try:
+            with contextlib.suppress(PlaywrightError):
                 self._browser.close()
-            except PlaywrightError:
-                pass
             self._browser = None
         if self._playwright is not None:
             self._playwright.stop()
@@ -132,13 +131,15 @@ class Browser:
         if host in LOOPBACK_HOSTS or route.request.url.startswith(("data:", "about:")):
             route.continue_()
         else:
-            record(Note("blocked request", f"the browser was kept from reaching {route.request.url}"))
+            record(
+                Note("blocked request", f"the browser was kept from reaching {route.request.url}")
+            )
             route.abort("blockedbyclient")
 
     def authorize(
         self, url: str, redirect_uri: str, pages: tuple[LoginPage, ...], *, label: str = "login"
     ) -> AuthorizationResponse:
-        """Open ``url`` and act on each recognised page until the browser is sent to ``redirect_uri``."""
+        """Open ``url``, act on each recognised page until the browser goes to ``redirect_uri``."""
         context = self._launch().new_context(ignore_https_errors=True)
         context.set_default_timeout(self.step_timeout_s * 1000)
         try:
@@ -172,7 +173,9 @@ class Browser:
                     self._act(page, action)
                 self._wait_for_next(page, before, callbacks)
             if not callbacks:
-                raise LoginFailed(f"no redirect to {redirect_uri} after {MAX_PAGES} pages", page.url)
+                raise LoginFailed(
+                    f"no redirect to {redirect_uri} after {MAX_PAGES} pages", page.url
+                )
             callback = callbacks[0]
             record(Note("authorization response", f"browser redirected to {callback}"))
             return AuthorizationResponse(
@@ -202,14 +205,14 @@ class Browser:
         deadline = time.monotonic() + self.step_timeout_s
         while not callbacks and time.monotonic() < deadline:
             if page.url != before and not page.url.startswith("chrome-error:"):
-                try:
+                with contextlib.suppress(PlaywrightError):
                     page.wait_for_load_state("domcontentloaded")
-                except PlaywrightError:
-                    pass
                 return
             page.wait_for_timeout(20)
         if not callbacks:
-            raise LoginFailed(f"the page did not move on within {self.step_timeout_s:.0f} s", page.url)
+            raise LoginFailed(
+                f"the page did not move on within {self.step_timeout_s:.0f} s", page.url
+            )
 
     @staticmethod
     def _screenshot(page: Page, label: str) -> None:

@@ -42,7 +42,15 @@ def new_run_dir(base: Path) -> Path:
 
 
 def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
-    args = [str(suites_dir()), *target_args, "--report-dir", str(out), "-p", "no:cacheprovider", *extra]
+    args = [
+        str(suites_dir()),
+        *target_args,
+        "--report-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    ]
     code = int(pytest.main(args))
     if (out / "index.html").is_file():
         print(f"\nfapi-harness: report written to {out / 'index.html'}")
@@ -115,11 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the plan against the embedded reference target")
-    demo.add_argument("--out", type=Path, help="write the run's folder here (default: reports/<time>)")
+    demo.add_argument(
+        "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
+    )
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the plan against a configured target")
-    run.add_argument("--config", type=Path, required=True, help="target configuration (TOML or JSON)")
-    run.add_argument("--out", type=Path, help="write the run's folder here (default: reports/<time>)")
+    run.add_argument(
+        "--config", type=Path, required=True, help="target configuration (TOML or JSON)"
+    )
+    run.add_argument(
+        "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
+    )
     run.set_defaults(func=cmd_run)
     target = sub.add_parser("target", help="start or stop the embedded reference target")
     tsub = target.add_subparsers(dest="action", required=True)

@@ -101,7 +101,9 @@ class LoginAction(_Model):
     fill: str | None = None
     click: str | None = None
     value: str | None = None
-    frame: str | None = Field(default=None, description="Selector of an iframe holding the element.")
+    frame: str | None = Field(
+        default=None, description="Selector of an iframe holding the element."
+    )
 
     @model_validator(mode="after")
     def _one_action(self) -> LoginAction:
@@ -125,7 +127,8 @@ class BrowserConfig(_Model):
     """How the harness drives a browser through login and consent."""
 
     executable: Path | None = Field(
-        default=None, description="Browser binary; default: Playwright's own, then /usr/bin/chromium."
+        default=None,
+        description="Browser binary; default: Playwright's own, then /usr/bin/chromium.",
     )
     headless: bool = True
     loopback_only: bool = Field(
@@ -148,7 +151,9 @@ class TargetConfig(_Model):
     name: str = "target"
     issuer: str
     discovery_url: str | None = None
-    ca_file: Path | None = Field(default=None, description="PEM bundle that signs the server certificate.")
+    ca_file: Path | None = Field(
+        default=None, description="PEM bundle that signs the server certificate."
+    )
     resource: ResourceConfig
     clients: tuple[ClientConfig, ...] = Field(min_length=1)
     variants: tuple[VariantConfig, ...] = Field(min_length=1)

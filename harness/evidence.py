@@ -125,7 +125,9 @@ def decode_jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None
     """Header and claims of a compact JWS, without verifying it (None if it is not one)."""
     try:
         head, payload, _ = token.split(".")
-        decoded = [json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in (head, payload)]
+        decoded = [
+            json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in (head, payload)
+        ]
     except (ValueError, UnicodeDecodeError):
         return None
     if not all(isinstance(part, dict) for part in decoded):
@@ -183,7 +185,9 @@ class Exchange:
         found: list[tuple[str, str]] = []
         for k, v in self.request_headers:
             found += [(f"request header {k}", m.group(0)) for m in JWT_RE.finditer(v)]
-        found += [(f"request {k}", v) for k, v in parse_qsl(self.request_body) if JWT_RE.fullmatch(v)]
+        found += [
+            (f"request {k}", v) for k, v in parse_qsl(self.request_body) if JWT_RE.fullmatch(v)
+        ]
         body = self.json()
         if isinstance(body, dict):
             found += [
@@ -202,7 +206,11 @@ class Exchange:
             parts = decode_jwt_parts(token)
             if parts is not None:
                 decoded.append(
-                    {"where": where, "header": redactor.data(parts[0]), "claims": redactor.data(parts[1])}
+                    {
+                        "where": where,
+                        "header": redactor.data(parts[0]),
+                        "claims": redactor.data(parts[1]),
+                    }
                 )
         return {
             "kind": "exchange",
@@ -240,7 +248,12 @@ class Screenshot:
     started: float = field(default_factory=time.time)
 
     def to_dict(self, redactor: Redactor) -> dict[str, Any]:
-        return {"kind": "screenshot", "label": self.label, "url": redactor.url(self.url), "started": self.started}
+        return {
+            "kind": "screenshot",
+            "label": self.label,
+            "url": redactor.url(self.url),
+            "started": self.started,
+        }
 
 
 @dataclass
@@ -252,7 +265,12 @@ class Note:
     started: float = field(default_factory=time.time)
 
     def to_dict(self, redactor: Redactor) -> dict[str, Any]:
-        return {"kind": "note", "label": self.label, "text": redactor.url(redactor.text(self.text)), "started": self.started}
+        return {
+            "kind": "note",
+            "label": self.label,
+            "text": redactor.url(redactor.text(self.text)),
+            "started": self.started,
+        }
 
 
 @dataclass
@@ -301,7 +319,7 @@ def set_recorder(recorder: Recorder | None) -> contextvars.Token[Recorder | None
 
 @contextlib.contextmanager
 def recording(recorder: Recorder) -> Iterator[Recorder]:
-    """Send the evidence produced inside the block to ``recorder``, then restore the previous one."""
+    """Send the evidence produced in the block to ``recorder``, then restore the previous one."""
     token = _current.set(recorder)
     try:
         yield recorder

@@ -81,7 +81,9 @@ def sign(header: Mapping[str, Any], claims: Mapping[str, Any], key: Key) -> str:
     return jws.serialize_compact(dict(header), payload, key, algorithms=[alg])
 
 
-def _apply(base: dict[str, Any], extra: Mapping[str, Any] | None, omit: Iterable[str]) -> dict[str, Any]:
+def _apply(
+    base: dict[str, Any], extra: Mapping[str, Any] | None, omit: Iterable[str]
+) -> dict[str, Any]:
     out = {**base, **(extra or {})}
     for name in omit:
         out.pop(name, None)
@@ -182,7 +184,9 @@ class SignatureCheck:
     reason: str
 
 
-def verify_signature(token: str, jwks: Mapping[str, Any], algorithms: Iterable[str] = FAPI_ALGS) -> SignatureCheck:
+def verify_signature(
+    token: str, jwks: Mapping[str, Any], algorithms: Iterable[str] = FAPI_ALGS
+) -> SignatureCheck:
     """Check a compact JWS against the keys of ``jwks``, allowing only ``algorithms``."""
     algs = list(algorithms)
     try:
@@ -197,5 +201,7 @@ def verify_signature(token: str, jwks: Mapping[str, Any], algorithms: Iterable[s
         keyset = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
         jws.deserialize_compact(token, keyset, algorithms=algs)
     except (JoseError, ValueError, KeyError, TypeError) as exc:
-        return SignatureCheck(False, alg, kid, f"signature does not verify: {type(exc).__name__} {exc}")
+        return SignatureCheck(
+            False, alg, kid, f"signature does not verify: {type(exc).__name__} {exc}"
+        )
     return SignatureCheck(True, alg, kid, f"signature verifies with kid {kid!r} ({alg})")

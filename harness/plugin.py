@@ -53,9 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--report-dir", type=Path, help="Write results.json and index.html here.")
     group.addoption(
-        "--redact-tokens", action="store_true", help="Hide tokens and assertions entirely in evidence."
+        "--redact-tokens",
+        action="store_true",
+        help="Hide tokens and assertions entirely in evidence.",
     )
-    group.addoption("--no-redact", action="store_true", help="Keep secrets in evidence (local debugging).")
+    group.addoption(
+        "--no-redact", action="store_true", help="Keep secrets in evidence (local debugging)."
+    )
 
 
 @dataclass
@@ -81,7 +85,9 @@ class HarnessSession:
     def public_http(self) -> HttpClient:
         """The connection without a client certificate (discovery, JWKS)."""
         if "public" not in self._http:
-            self._http["public"] = HttpClient("no client certificate", ca_file=self.config.ca_file, timeouts=self.timeouts)
+            self._http["public"] = HttpClient(
+                "no client certificate", ca_file=self.config.ca_file, timeouts=self.timeouts
+            )
         return self._http["public"]
 
     def client(self, client_id: str) -> Client:
@@ -165,7 +171,8 @@ def pytest_configure(config: pytest.Config) -> None:
             reference.stop()
         raise pytest.UsageError(str(exc)) from None
     redactor = Redactor(
-        tokens=bool(config.getoption("--redact-tokens")), enabled=not config.getoption("--no-redact")
+        tokens=bool(config.getoption("--redact-tokens")),
+        enabled=not config.getoption("--no-redact"),
     )
     config.stash[SESSION] = HarnessSession(
         config=target,
@@ -236,7 +243,8 @@ def client2(request: pytest.FixtureRequest, variant: VariantConfig) -> Client:
 @pytest.fixture
 def judge(request: pytest.FixtureRequest) -> Judge:
     """Where the test records its findings, with the severity it gives each."""
-    return request.node.stash[JUDGE]
+    item: pytest.Item = request.node
+    return item.stash[JUDGE]
 
 
 # --- verdicts -------------------------------------------------------------------------------
@@ -282,7 +290,9 @@ def _verdict_of(item: pytest.Item, call: pytest.CallInfo[None]) -> tuple[Verdict
         reasons = [j.finding for j in judge.judged if j.verdict is verdict and not j.finding.ok]
         return verdict, "; ".join(f"{f.requirement}: {f.summary} (got {f.actual})" for f in reasons)
     if _is_skip(excinfo):
-        return Verdict.SKIPPED, str(excinfo.value.msg) if hasattr(excinfo.value, "msg") else str(excinfo.value)
+        return Verdict.SKIPPED, str(excinfo.value.msg) if hasattr(excinfo.value, "msg") else str(
+            excinfo.value
+        )
     if excinfo.errisinstance(RequirementFailed):
         return Verdict.FAILED, str(excinfo.value)
     if excinfo.errisinstance(TransportFailure):
@@ -297,9 +307,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if call.when == "setup" and (report.failed or report.skipped):
-        item.stash[OUTCOME] = _verdict_of(item, call)
-    elif call.when == "call":
+    if (call.when == "setup" and (report.failed or report.skipped)) or call.when == "call":
         item.stash[OUTCOME] = _verdict_of(item, call)
     if call.when in ("setup", "call") and OUTCOME in item.stash:
         verdict, reason = item.stash[OUTCOME]
@@ -320,7 +328,10 @@ def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
         return
     verdict, reason = item.stash.get(OUTCOME, (Verdict.ERROR, "the test did not run"))
     if teardown.failed and verdict is not Verdict.FAILED:
-        verdict, reason = Verdict.ERROR, f"harness error in teardown: {teardown.longreprtext[-500:]}"
+        verdict, reason = (
+            Verdict.ERROR,
+            f"harness error in teardown: {teardown.longreprtext[-500:]}",
+        )
     started = item.stash.get(STARTED, time.time())
     finished = time.time()
     evidence: list[Evidence] = list(item.stash.get(RECORDER, Recorder()).items)
@@ -354,18 +365,26 @@ def pytest_report_teststatus(
     verdict = dict(report.user_properties).get("verdict")
     if report.when != "call" or verdict not in ("warning", "review", "error"):
         return None
-    letters = {"warning": ("W", {"yellow": True}), "review": ("R", {"blue": True}), "error": ("E", {"red": True})}
+    letters = {
+        "warning": ("W", {"yellow": True}),
+        "review": ("R", {"blue": True}),
+        "error": ("E", {"red": True}),
+    }
     letter, markup = letters[str(verdict)]
     return str(verdict), letter, (str(verdict).upper(), markup)
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     catalogue = load_catalogue()
     for item in items:
         for marker in item.iter_markers("requirement"):
             unknown = [i for i in marker.args if i not in catalogue]
             if unknown:
-                raise pytest.UsageError(f"{item.nodeid}: unknown requirement id(s): {', '.join(unknown)}")
+                raise pytest.UsageError(
+                    f"{item.nodeid}: unknown requirement id(s): {', '.join(unknown)}"
+                )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -385,10 +404,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     counts = ", ".join(f"{n} {k}" for k, n in state.run.counts().items() if n)
     terminalreporter.write_sep("=", "fapi-harness verdicts")
     terminalreporter.write_line(f"tests: {counts}")
-    bad = [rid for rid, (v, _) in state.run.requirement_outcomes().items() if v in (Verdict.FAILED, Verdict.ERROR)]
+    bad = [
+        rid
+        for rid, (v, _) in state.run.requirement_outcomes().items()
+        if v in (Verdict.FAILED, Verdict.ERROR)
+    ]
     if bad:
         terminalreporter.write_line(f"requirements failed or not testable: {', '.join(bad)}")
     if state.report_dir is not None:
         terminalreporter.write_line(f"report: {state.report_dir / 'index.html'}")
         terminalreporter.write_line(f"results: {state.report_dir / 'results.json'}")
-

@@ -31,7 +31,9 @@ def expect_metadata_issuer(metadata: Mapping[str, Any], issuer: str, *, req: str
 def expect_metadata_true(metadata: Mapping[str, Any], name: str, *, req: str) -> Finding:
     """A boolean metadata member is present and true."""
     actual = metadata.get(name, _ABSENT)
-    return Finding(req, actual is True, f"metadata {name} is true", expected="true", actual=_show(actual))
+    return Finding(
+        req, actual is True, f"metadata {name} is true", expected="true", actual=_show(actual)
+    )
 
 
 def expect_metadata_contains(
@@ -41,7 +43,11 @@ def expect_metadata_contains(
     actual = metadata.get(name, _ABSENT)
     ok = isinstance(actual, list) and value in actual
     return Finding(
-        req, ok, f"metadata {name} contains {value!r}", expected=f"a list with {_show(value)}", actual=_show(actual)
+        req,
+        ok,
+        f"metadata {name} contains {value!r}",
+        expected=f"a list with {_show(value)}",
+        actual=_show(actual),
     )
 
 
@@ -49,4 +55,6 @@ def expect_metadata_https_url(metadata: Mapping[str, Any], name: str, *, req: st
     """A metadata member is an https URL."""
     actual = metadata.get(name, _ABSENT)
     ok = isinstance(actual, str) and actual.startswith("https://")
-    return Finding(req, ok, f"metadata {name} is an https URL", expected="https://…", actual=_show(actual))
+    return Finding(
+        req, ok, f"metadata {name} is an https URL", expected="https://…", actual=_show(actual)
+    )

@@ -13,7 +13,7 @@ _AUTH_PARAM = re.compile(r'error="([^"]*)"')
 
 
 def expect_par_created(exchange: Exchange, *, req: str) -> Finding:
-    """PAR succeeded: HTTP 201 and a JSON body with a string request_uri and an integer expires_in."""
+    """PAR succeeded: HTTP 201, JSON with a string request_uri and an integer expires_in."""
     body = exchange.json()
     ok = (
         exchange.status == 201
@@ -63,7 +63,11 @@ def expect_state_matches(params: Mapping[str, str], state: str, *, req: str) -> 
     """The authorization response returns the exact ``state`` the client sent."""
     actual = params.get("state")
     return Finding(
-        req, actual == state, "authorization response returns the same state", repr(state), repr(actual)
+        req,
+        actual == state,
+        "authorization response returns the same state",
+        repr(state),
+        repr(actual),
     )
 
 
@@ -99,7 +103,7 @@ def expect_token_response(exchange: Exchange, *, req: str) -> Finding:
 
 
 def expect_token_type(exchange: Exchange, token_type: str, *, req: str) -> Finding:
-    """The token response's token_type is ``token_type`` (compared case-insensitively, RFC 6749 5.1)."""
+    """The token response's token_type is ``token_type`` (case-insensitive, RFC 6749 5.1)."""
     body = exchange.json()
     actual = body.get("token_type") if isinstance(body, dict) else None
     ok = isinstance(actual, str) and actual.lower() == token_type.lower()
@@ -154,6 +158,8 @@ def expect_resource_refused(
         req,
         ok,
         f"{exchange.label} is refused with a {' or '.join(schemes)} challenge",
-        expected=f'HTTP 400/401, WWW-Authenticate: {"|".join(schemes)} error="{" | ".join(errors)}"',
+        expected=(
+            f'HTTP 400/401, WWW-Authenticate: {"|".join(schemes)} error="{" | ".join(errors)}"'
+        ),
         actual=f"{brief(exchange, 120)}; WWW-Authenticate: {' | '.join(challenges) or '(none)'}",
     )

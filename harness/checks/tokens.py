@@ -22,7 +22,9 @@ def expect_jws_signature(token: str, jwks: Mapping[str, Any], what: str, *, req:
     )
 
 
-def expect_jws_alg(header: Mapping[str, Any], allowed: Collection[str], what: str, *, req: str) -> Finding:
+def expect_jws_alg(
+    header: Mapping[str, Any], allowed: Collection[str], what: str, *, req: str
+) -> Finding:
     """The JWS header ``alg`` is one of ``allowed``."""
     alg = header.get("alg")
     return Finding(
@@ -38,7 +40,7 @@ def expect_id_token_claims(
     skew_s: int = 30,
     req: str,
 ) -> Finding:
-    """The id_token has iss = issuer, a sub, aud containing the client_id, exp in the future and iat."""
+    """The id_token has iss = issuer, a sub, aud with the client_id, exp in the future and iat."""
     problems: list[str] = []
     now = time.time()
     if claims.get("iss") != issuer:
@@ -65,4 +67,6 @@ def expect_id_token_claims(
 def expect_id_token_nonce(claims: Mapping[str, Any], nonce: str, *, req: str) -> Finding:
     """The id_token echoes the nonce of the authorization request unchanged."""
     actual = claims.get("nonce")
-    return Finding(req, actual == nonce, "id_token nonce equals the request nonce", repr(nonce), repr(actual))
+    return Finding(
+        req, actual == nonce, "id_token nonce equals the request nonce", repr(nonce), repr(actual)
+    )

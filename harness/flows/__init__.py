@@ -5,7 +5,6 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 """
 
 from harness.flows.client import Client, DpopSession
-from harness.flows.target import TargetContext
 from harness.flows.steps import (
     Discovery,
     Tokens,
@@ -21,20 +20,21 @@ from harness.flows.steps import (
     redeem_code,
     require_success,
 )
+from harness.flows.target import TargetContext
 
 __all__ = [
     "Client",
-    "TargetContext",
-    "decode_jwt",
     "Discovery",
     "DpopSession",
+    "TargetContext",
     "Tokens",
     "authorization_params",
-    "new_state",
     "authorization_url",
     "call_resource",
+    "decode_jwt",
     "discover",
     "fetch_jwks",
+    "new_state",
     "obtain_tokens",
     "push_authorization_request",
     "redeem_code",

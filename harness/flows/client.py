@@ -77,7 +77,9 @@ class Client:
         return {
             "client_id": self.client_id,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": jose.client_assertion(self.client_id, self.issuer, self.assertion_key),
+            "client_assertion": jose.client_assertion(
+                self.client_id, self.issuer, self.assertion_key
+            ),
         }
 
     def send(
@@ -96,7 +98,11 @@ class Client:
             dpop.observe(exchange)
             headers, form = build()
             exchange = self.http.send(
-                f"{label} (again, with the DPoP nonce)", method, url, headers=dict(headers), form=_form(form)
+                f"{label} (again, with the DPoP nonce)",
+                method,
+                url,
+                headers=dict(headers),
+                form=_form(form),
             )
         if dpop is not None:
             dpop.observe(exchange)

@@ -46,9 +46,15 @@ def discover(http: HttpClient, url: str) -> Discovery:
 
 def fetch_jwks(http: HttpClient, discovery: Discovery) -> tuple[Exchange, dict[str, Any]]:
     """GET the server's signing keys from ``jwks_uri``."""
-    exchange = http.send("jwks", "GET", discovery.endpoint("jwks_uri"), headers={"accept": "application/json"})
+    exchange = http.send(
+        "jwks", "GET", discovery.endpoint("jwks_uri"), headers={"accept": "application/json"}
+    )
     body = exchange.json()
-    if exchange.status != 200 or not isinstance(body, dict) or not isinstance(body.get("keys"), list):
+    if (
+        exchange.status != 200
+        or not isinstance(body, dict)
+        or not isinstance(body.get("keys"), list)
+    ):
         raise NotTestable(f"jwks_uri gave no JWKS (HTTP {exchange.status})")
     return exchange, body
 
@@ -145,7 +151,7 @@ def call_resource(
     label: str = "resource",
 ) -> Exchange:
     """Call the protected resource with ``Authorization: <scheme> <token>`` and, with ``dpop``,
-    a proof carrying ``ath`` (RFC 9449 7.1). The client's own connection (and certificate) is used."""
+    a proof carrying ``ath`` (RFC 9449 7.1), over the client's own connection (and certificate)."""
 
     def build() -> tuple[dict[str, str], None]:
         headers = {"Authorization": f"{scheme} {access_token}"}
@@ -199,10 +205,16 @@ def obtain_tokens(
     )
     code = callback.params.get("code")
     if not code or callback.params.get("state") != state:
-        raise NotTestable(f"set-up: the authorization response has no code for our state: {callback.url}")
+        raise NotTestable(
+            f"set-up: the authorization response has no code for our state: {callback.url}"
+        )
     token = redeem_code(client, discovery, code, pkce.verifier, dpop=dpop)
     tbody = token.json()
-    if token.status != 200 or not isinstance(tbody, dict) or not isinstance(tbody.get("access_token"), str):
+    if (
+        token.status != 200
+        or not isinstance(tbody, dict)
+        or not isinstance(tbody.get("access_token"), str)
+    ):
         raise NotTestable(f"set-up: the token request did not succeed (HTTP {token.status})")
     return Tokens(
         access_token=tbody["access_token"],

@@ -40,7 +40,9 @@ def test_happy_flow(target: TargetContext, client: Client, judge: Judge) -> None
     judge.must(checks.expect_json_object(target.discovery.exchange, req="FAPI2SP-5.3.2.1-1"))
     judge.must(checks.expect_metadata_issuer(meta, target.issuer, req="OIDD-4.3-1"))
     judge.must(
-        checks.expect_metadata_true(meta, "authorization_response_iss_parameter_supported", req="ISS-2.3-2")
+        checks.expect_metadata_true(
+            meta, "authorization_response_iss_parameter_supported", req="ISS-2.3-2"
+        )
     )
 
     dpop = DpopSession() if client.uses_dpop else None
@@ -57,16 +59,26 @@ def test_happy_flow(target: TargetContext, client: Client, judge: Judge) -> None
         client.config.redirect_uri,
         target.config.browser.login,
     )
-    judge.must(checks.expect_callback_param(callback.params, "code", req="OAUTH-4.1.2-2"), stop=True)
+    judge.must(
+        checks.expect_callback_param(callback.params, "code", req="OAUTH-4.1.2-2"), stop=True
+    )
     judge.must(checks.expect_state_matches(callback.params, state, req="OAUTH-4.1.2-2"))
     judge.must(checks.expect_callback_param(callback.params, "iss", req="ISS-2-1"))
     judge.must(checks.expect_iss_matches(callback.params, target.issuer, req="ISS-2.3-1"))
 
-    token = flows.redeem_code(client, target.discovery, callback.params["code"], pkce.verifier, dpop=dpop)
+    token = flows.redeem_code(
+        client, target.discovery, callback.params["code"], pkce.verifier, dpop=dpop
+    )
     judge.must(checks.expect_token_response(token, req="OAUTH-5.1-2"), stop=True)
-    judge.must(checks.expect_token_type(token, "DPoP" if dpop else "Bearer", req="DPOP-5-2" if dpop else "OAUTH-5.1-2"))
+    judge.must(
+        checks.expect_token_type(
+            token, "DPoP" if dpop else "Bearer", req="DPOP-5-2" if dpop else "OAUTH-5.1-2"
+        )
+    )
     judge.should(checks.expect_expires_in(token, req="OAUTH-5.1-3"))
-    judge.must(checks.expect_header_contains(token, "cache-control", "no-store", req="OIDC-3.1.3.3-1"))
+    judge.must(
+        checks.expect_header_contains(token, "cache-control", "no-store", req="OIDC-3.1.3.3-1")
+    )
 
     judge.must(checks.expect_response_member(token, "id_token", req="OIDC-3.1.3.3-1"))
     body = token.json()
@@ -74,7 +86,9 @@ def test_happy_flow(target: TargetContext, client: Client, judge: Judge) -> None
     judge.must(checks.expect_jws_signature(id_token or "", target.jwks, "id_token", req="OIDC-2-4"))
     header, claims = flows.decode_jwt(id_token or "")
     judge.must(checks.expect_jws_alg(header, jose.FAPI_ALGS, "id_token", req="FAPI2SP-5.4.1-1.2a"))
-    judge.must(checks.expect_id_token_claims(claims, target.issuer, client.client_id, req="OIDC-2-1"))
+    judge.must(
+        checks.expect_id_token_claims(claims, target.issuer, client.client_id, req="OIDC-2-1")
+    )
     judge.must(checks.expect_id_token_nonce(claims, nonce, req="OIDC-2-2"))
 
     resource = flows.call_resource(

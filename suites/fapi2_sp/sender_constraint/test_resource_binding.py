@@ -14,7 +14,9 @@ from harness.verdict import Judge
 
 def _tokens_with_control(target: TargetContext, client: Client) -> flows.Tokens:
     """Obtain tokens and prove the bound call works, so a later refusal is the binding's doing."""
-    tokens = flows.obtain_tokens(client, target.discovery, target.browser, target.config.browser.login)
+    tokens = flows.obtain_tokens(
+        client, target.discovery, target.browser, target.config.browser.login
+    )
     control = flows.call_resource(
         client,
         target.config.resource.url,
@@ -48,7 +50,10 @@ def test_dpop_token_refused_without_proof(
     )
     judge.must(
         checks.expect_resource_refused(
-            refused, ["DPoP"], ["invalid_token", "invalid_dpop_proof", "invalid_request"], req="DPOP-7.1-1"
+            refused,
+            ["DPoP"],
+            ["invalid_token", "invalid_dpop_proof", "invalid_request"],
+            req="DPOP-7.1-1",
         )
     )
 
@@ -97,4 +102,6 @@ def test_mtls_token_refused_without_certificate(
         scheme="Bearer",
         label="resource without the client certificate",
     )
-    judge.must(checks.expect_resource_refused(refused, ["Bearer"], ["invalid_token"], req="MTLS-3-3"))
+    judge.must(
+        checks.expect_resource_refused(refused, ["Bearer"], ["invalid_token"], req="MTLS-3-3")
+    )
