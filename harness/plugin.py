@@ -34,6 +34,13 @@ OUTCOME = pytest.StashKey[tuple[Verdict, str]]()
 STARTED = pytest.StashKey[float]()
 EVENTS = pytest.StashKey[int]()
 SESSION = pytest.StashKey["HarnessSession"]()
+# verdict -> (pytest summary category, progress letter, colour); "warned" because pytest
+# already counts its own "warnings" in the closing line.
+STATUS_WORDS: dict[str, tuple[str, str, dict[str, bool]]] = {
+    "warning": ("warned", "W", {"yellow": True}),
+    "review": ("review", "R", {"blue": True}),
+    "error": ("error", "E", {"red": True}),
+}
 
 
 def harness_version() -> str:
@@ -252,12 +259,13 @@ def judge(request: pytest.FixtureRequest) -> Judge:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    item.stash[JUDGE] = Judge()
-    item.stash[RECORDER] = Recorder()
-    item.stash[STARTED] = time.time()
     session = item.config.stash.get(SESSION, None)
-    item.stash[EVENTS] = session.events_offset() if session is not None else 0
-    set_recorder(item.stash[RECORDER])
+    if session is not None:  # verdicts apply to runs against a target, not to ordinary tests
+        item.stash[JUDGE] = Judge()
+        item.stash[RECORDER] = Recorder()
+        item.stash[STARTED] = time.time()
+        item.stash[EVENTS] = session.events_offset()
+        set_recorder(item.stash[RECORDER])
     return (yield)
 
 
@@ -280,26 +288,37 @@ def _is_skip(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
     return excinfo.errisinstance(pytest.skip.Exception)
 
 
+def _failed_findings(judge: Judge) -> str:
+    return "; ".join(
+        f"{j.finding.requirement}: {j.finding.summary} (expected {j.finding.expected}, "
+        f"got {j.finding.actual})"
+        for j in judge.judged
+        if j.verdict is judge.verdict() and not j.finding.ok
+    )
+
+
 def _verdict_of(item: pytest.Item, call: pytest.CallInfo[None]) -> tuple[Verdict, str]:
+    """The test's verdict: the worst of its findings, or what the exception it ended on means."""
     judge = item.stash.get(JUDGE, Judge())
     excinfo = call.excinfo
     if excinfo is None:
         if not judge.judged:
             return Verdict.ERROR, "the test made no check, so it cannot pass"
-        verdict = judge.verdict()
-        reasons = [j.finding for j in judge.judged if j.verdict is verdict and not j.finding.ok]
-        return verdict, "; ".join(f"{f.requirement}: {f.summary} (got {f.actual})" for f in reasons)
+        return judge.verdict(), _failed_findings(judge)
     if _is_skip(excinfo):
-        return Verdict.SKIPPED, str(excinfo.value.msg) if hasattr(excinfo.value, "msg") else str(
-            excinfo.value
-        )
+        return Verdict.SKIPPED, str(getattr(excinfo.value, "msg", excinfo.value))
     if excinfo.errisinstance(RequirementFailed):
-        return Verdict.FAILED, str(excinfo.value)
+        return Verdict.FAILED, _failed_findings(judge) or str(excinfo.value)
     if excinfo.errisinstance(TransportFailure):
-        return Verdict.ERROR, f"could not test: no answer from the target: {excinfo.value}"
-    if excinfo.errisinstance(NotTestable):
-        return Verdict.ERROR, f"could not test: {excinfo.value}"
-    return Verdict.ERROR, f"harness error: {excinfo.typename}: {excinfo.value}"
+        reason = f"could not test: no answer from the target: {excinfo.value}"
+    elif excinfo.errisinstance(NotTestable):
+        reason = f"could not test: {excinfo.value}"
+    else:
+        reason = f"harness error: {excinfo.typename}: {excinfo.value}"
+    if judge.judged and judge.verdict() is Verdict.FAILED:
+        # A requirement had already failed before the test could not go on: that stands.
+        return Verdict.FAILED, f"{_failed_findings(judge)}; then {reason}"
+    return Verdict.ERROR, reason
 
 
 @pytest.hookimpl(wrapper=True)
@@ -307,6 +326,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if JUDGE not in item.stash:
+        return report
     if (call.when == "setup" and (report.failed or report.skipped)) or call.when == "call":
         item.stash[OUTCOME] = _verdict_of(item, call)
     if call.when in ("setup", "call") and OUTCOME in item.stash:
@@ -362,16 +383,12 @@ def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    """Show WARNING, REVIEW and ERROR verdicts in pytest's own progress and summary line."""
     verdict = dict(report.user_properties).get("verdict")
-    if report.when != "call" or verdict not in ("warning", "review", "error"):
+    if report.when != "call" or verdict not in STATUS_WORDS:
         return None
-    letters = {
-        "warning": ("W", {"yellow": True}),
-        "review": ("R", {"blue": True}),
-        "error": ("E", {"red": True}),
-    }
-    letter, markup = letters[str(verdict)]
-    return str(verdict), letter, (str(verdict).upper(), markup)
+    category, letter, markup = STATUS_WORDS[str(verdict)]
+    return category, letter, (str(verdict).upper(), markup)
 
 
 def pytest_collection_modifyitems(

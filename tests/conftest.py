@@ -1,0 +1,51 @@
+"""Shared fixtures for the harness's own tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from joserfc.jwk import ECKey
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A folder with a private JWKS and a PEM pair, generated now (never committed)."""
+    key = ECKey.generate_key("P-256", private=True)
+    (tmp_path / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    (tmp_path / "c1.crt").write_text("placeholder certificate")
+    (tmp_path / "c1.key").write_text("placeholder key")
+    return tmp_path
+
+
+def minimal_config(**overrides: Any) -> dict[str, Any]:
+    """A valid target configuration as a mapping, with top-level fields replaced by ``overrides``."""
+    base: dict[str, Any] = {
+        "name": "unit",
+        "issuer": "https://as.example.test",
+        "resource": {"url": "https://rs.example.test/accounts"},
+        "clients": [
+            {
+                "client_id": "c1",
+                "auth_method": "private_key_jwt",
+                "sender_constraint": "dpop",
+                "redirect_uri": "https://client.example.test/cb",
+                "jwks_file": "c1.jwks.json",
+            },
+            {
+                "client_id": "c2",
+                "auth_method": "private_key_jwt",
+                "sender_constraint": "dpop",
+                "redirect_uri": "https://client.example.test/cb",
+                "jwks_file": "c1.jwks.json",
+            },
+        ],
+        "variants": [{"name": "private_key_jwt-dpop", "client": "c1", "client2": "c2"}],
+        "browser": {"login": [{"name": "login", "url": "**", "actions": [{"click": "button"}]}]},
+    }
+    base.update(overrides)
+    return base

@@ -1,0 +1,194 @@
+"""The pytest plugin turns what a test did into the right verdict, and writes results.json."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from joserfc.jwk import ECKey
+
+from tests.conftest import minimal_config
+
+SUITE = '''
+import pytest
+from harness.evidence import Exchange
+from harness.net import TransportFailure
+from harness.verdict import Finding, NotTestable
+
+OK = Finding("PAR-2.2-1", True, "PAR answers 201")
+BAD = Finding("PAR-2.2-1", False, "PAR answers 201", "HTTP 201", "HTTP 200")
+
+@pytest.mark.requirement("PAR-2.2-1")
+def test_passes(judge):
+    """All checks hold."""
+    judge.must(OK)
+
+def test_fails(judge):
+    judge.must(BAD)
+    judge.must(OK)
+
+def test_fails_and_stops(judge):
+    judge.must(BAD, stop=True)
+    raise RuntimeError("never reached")
+
+def test_warns(judge):
+    judge.must(OK)
+    judge.should(Finding("OAUTH-5.1-3", False, "token response carries expires_in"))
+
+def test_review(judge):
+    judge.must(OK)
+    judge.review(Finding("PAR-2.2-1", False, "an error page a person must read"))
+
+def test_checks_nothing(judge):
+    pass
+
+def test_harness_bug(judge):
+    judge.must(OK)
+    raise KeyError("bug")
+
+def test_failure_then_bug(judge):
+    judge.must(BAD)
+    raise KeyError("bug")
+
+def test_transport_failure(judge):
+    raise TransportFailure(Exchange("PAR", "POST", "https://x/par", [], "", "none", error="ConnectError"))
+
+def test_not_testable(judge):
+    raise NotTestable("set-up: PAR did not succeed")
+
+def test_unknown_requirement(judge):
+    judge.must(Finding("NOT-A-REAL-1", True, "x"))
+
+def test_skipped(judge):
+    pytest.skip("not applicable: variant x")
+
+@pytest.mark.requirement("OIDD-4.3-1")
+def test_target_unreachable(target, judge):
+    judge.must(OK)
+'''
+
+EXPECTED = {
+    "test_passes": "passed",
+    "test_fails": "failed",
+    "test_fails_and_stops": "failed",
+    "test_warns": "warning",
+    "test_review": "review",
+    "test_checks_nothing": "error",
+    "test_harness_bug": "error",
+    "test_failure_then_bug": "failed",
+    "test_transport_failure": "error",
+    "test_not_testable": "error",
+    "test_unknown_requirement": "error",
+    "test_skipped": "skipped",
+    "test_target_unreachable": "error",
+}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run SUITE once, in its own process, against a target that is not there."""
+    folder = tmp_path_factory.mktemp("plugin")
+    key = ECKey.generate_key("P-256", private=True)
+    (folder / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    data = minimal_config(issuer=f"https://127.0.0.1:{_closed_port()}")
+    data["timeouts"] = {"connect": 2, "read": 2}
+    (folder / "target.toml").write_text(tomli_w.dumps(data))
+    (folder / "test_suite.py").write_text(SUITE)
+    report = folder / "report"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "test_suite.py",
+            "-p",
+            "no:cacheprovider",
+            "--target-config",
+            "target.toml",
+            "--report-dir",
+            str(report),
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    document = json.loads((report / "results.json").read_text())
+    return {"doc": document, "run": run, "report": report}
+
+
+def test_each_test_gets_the_verdict_its_behaviour_deserves(results: dict[str, Any]) -> None:
+    outcomes = {t["name"]: t["outcome"] for t in results["doc"]["tests"]}
+    assert outcomes == EXPECTED
+
+
+def test_reasons_say_why(results: dict[str, Any]) -> None:
+    reasons = {t["name"]: t["reason"] for t in results["doc"]["tests"]}
+    assert "HTTP 200" in reasons["test_fails"]
+    assert "no check" in reasons["test_checks_nothing"]
+    assert "KeyError" in reasons["test_harness_bug"]
+    assert (
+        "KeyError" in reasons["test_failure_then_bug"]
+        and "HTTP 200" in reasons["test_failure_then_bug"]
+    )
+    assert "no answer from the target" in reasons["test_transport_failure"]
+    assert "not applicable" in reasons["test_skipped"]
+    assert "NOT-A-REAL-1" in reasons["test_unknown_requirement"]
+    assert "127.0.0.1" in reasons["test_target_unreachable"]
+
+
+def test_results_json_shape(results: dict[str, Any]) -> None:
+    doc = results["doc"]
+    for test in doc["tests"]:
+        assert set(test) >= {"id", "outcome", "requirements", "duration_s"}
+        assert test["outcome"] == test["outcome"].lower()
+    by_id = {r["id"]: r for r in doc["requirements"]}
+    # PAR-2.2-1 failed in some tests: the worst verdict wins.
+    assert by_id["PAR-2.2-1"]["outcome"] == "failed"
+    # Declared but never reached because the target was unreachable: ERROR, not PASSED.
+    assert by_id["OIDD-4.3-1"]["outcome"] == "error"
+    assert by_id["OAUTH-5.1-3"]["outcome"] == "warning"
+    assert (results["report"] / "index.html").is_file()
+
+
+def test_pytest_outcomes_never_count_an_error_as_a_pass(results: dict[str, Any]) -> None:
+    closing = results["run"].stdout.strip().splitlines()[-1]
+    # Each verdict keeps its own word in pytest's closing line; errors fail the run.
+    for words in ("1 passed", "1 warned", "1 review", "1 skipped", "3 failed", "6 error"):
+        assert words in closing, closing
+    assert results["run"].returncode == 1
+
+
+def test_unknown_requirement_in_a_marker_is_a_usage_error(
+    pytester: pytest.Pytester, config_dir: Path
+) -> None:
+    (config_dir / "target.toml").write_text(tomli_w.dumps(minimal_config()))
+    pytester.makepyfile(
+        test_x='import pytest\n@pytest.mark.requirement("NOPE-9")\ndef test_x(judge):\n    pass\n'
+    )
+    run = pytester.runpytest("--target-config", str(config_dir / "target.toml"))
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["*unknown requirement id(s): NOPE-9*"])
+
+
+def test_bad_config_is_a_usage_error_naming_the_field(
+    pytester: pytest.Pytester, config_dir: Path
+) -> None:
+    (config_dir / "target.toml").write_text(tomli_w.dumps(minimal_config(issuer="http://plain")))
+    pytester.makepyfile(test_x="def test_x(judge):\n    pass\n")
+    run = pytester.runpytest("--target-config", str(config_dir / "target.toml"))
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["*issuer: must be an https:// URL*"])
