@@ -384,7 +384,7 @@ def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
     """Show WARNING, REVIEW and ERROR verdicts in pytest's own progress and summary line."""
-    verdict = dict(report.user_properties).get("verdict")
+    verdict = dict(getattr(report, "user_properties", ())).get("verdict")
     if report.when != "call" or verdict not in STATUS_WORDS:
         return None
     category, letter, markup = STATUS_WORDS[str(verdict)]

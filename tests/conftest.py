@@ -23,7 +23,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def minimal_config(**overrides: Any) -> dict[str, Any]:
-    """A valid target configuration as a mapping, with top-level fields replaced by ``overrides``."""
+    """A valid target configuration mapping; ``overrides`` replace top-level fields."""
     base: dict[str, Any] = {
         "name": "unit",
         "issuer": "https://as.example.test",

@@ -57,7 +57,8 @@ def test_failure_then_bug(judge):
     raise KeyError("bug")
 
 def test_transport_failure(judge):
-    raise TransportFailure(Exchange("PAR", "POST", "https://x/par", [], "", "none", error="ConnectError"))
+    failed = Exchange("PAR", "POST", "https://x/par", [], "", "none", error="ConnectError")
+    raise TransportFailure(failed)
 
 def test_not_testable(judge):
     raise NotTestable("set-up: PAR did not succeed")

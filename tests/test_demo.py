@@ -1,0 +1,140 @@
+"""End to end: `fapi-harness demo` runs the plan against the reference target and writes the report.
+
+This is the README's first command minus the set-up. It proves every happy-flow test passes
+against the honest target, that the report holds no private key material, and that neither a
+finished run nor one stopped with Ctrl-C leaves a server or a browser behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.procs import pids_mentioning
+
+CLI = [sys.executable, "-m", "harness.cli"]
+PRIVATE = re.compile(rb'BEGIN ([A-Z]+ )?PRIVATE KEY|"d" *: *"[A-Za-z0-9_-]{20,}')
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    # Every temporary folder of the run (target material, browser profile) lands under tmp,
+    # so the processes of this run can be found by that path alone.
+    (tmp / "tmp").mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(tmp / "tmp")}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("demo")
+    out = tmp / "run"
+    begin = time.monotonic()
+    proc = subprocess.run(
+        [*CLI, "demo", "--out", str(out)],
+        env=_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return {
+        "proc": proc,
+        "out": out,
+        "tmp": tmp,
+        "wall_s": time.monotonic() - begin,
+        "doc": json.loads((out / "results.json").read_text())
+        if (out / "results.json").is_file()
+        else {},
+    }
+
+
+def test_demo_exits_cleanly_and_says_where_the_report_is(demo: dict[str, Any]) -> None:
+    proc = demo["proc"]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"report written to {demo['out'] / 'index.html'}" in proc.stdout
+    assert (demo["out"] / "index.html").is_file()
+
+
+def test_every_happy_flow_passes_on_every_variant(demo: dict[str, Any]) -> None:
+    tests = demo["doc"]["tests"]
+    happy = {t["variant"]: t["outcome"] for t in tests if t["name"].startswith("test_happy_flow[")}
+    assert happy == {
+        "private_key_jwt-dpop": "passed",
+        "private_key_jwt-mtls": "passed",
+        "tls_client_auth-dpop": "passed",
+        "tls_client_auth-mtls": "passed",
+    }
+
+
+def test_no_test_fails_or_errors_and_skips_say_why(demo: dict[str, Any]) -> None:
+    for test in demo["doc"]["tests"]:
+        assert test["outcome"] in ("passed", "skipped"), (test["id"], test["reason"])
+        if test["outcome"] == "skipped":
+            assert test["reason"].startswith("not applicable"), test["id"]
+        else:
+            assert test["findings"], test["id"]
+            assert test["requirements"], test["id"]
+            assert test["evidence"], test["id"]
+
+
+def test_results_json_has_the_stable_shape(demo: dict[str, Any]) -> None:
+    doc = demo["doc"]
+    for test in doc["tests"]:
+        assert set(test) >= {"id", "outcome", "requirements", "duration_s"}
+    assert doc["requirements"]
+    for req in doc["requirements"]:
+        assert set(req) >= {"id", "outcome"}
+        assert req["outcome"] in ("passed", "failed", "warning", "review", "skipped", "error")
+
+
+def test_evidence_shows_the_browser_steps(demo: dict[str, Any]) -> None:
+    happy = next(t for t in demo["doc"]["tests"] if t["name"].startswith("test_happy_flow["))
+    shots = [e for e in happy["evidence"] if e["kind"] == "screenshot"]
+    assert [s["label"] for s in shots] == ["login: login", "login: consent"]
+    for shot in shots:
+        assert (demo["out"] / shot["path"]).read_bytes().startswith(b"\x89PNG")
+
+
+def test_no_artifact_holds_private_key_material(demo: dict[str, Any]) -> None:
+    for path in demo["out"].rglob("*"):
+        if path.is_file():
+            assert not PRIVATE.search(path.read_bytes()), path
+
+
+def test_nothing_is_left_running(demo: dict[str, Any]) -> None:
+    assert pids_mentioning(str(demo["tmp"])) == []
+
+
+def test_ctrl_c_stops_the_run_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*CLI, "demo", "--out", str(tmp_path / "run")],
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Wait until the server and the browser are both up, then interrupt.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            running = pids_mentioning(str(tmp_path))
+            if len(running) >= 3:  # node, and chromium's browser and renderer processes
+                break
+            time.sleep(0.1)
+        assert len(pids_mentioning(str(tmp_path))) >= 3, "the run never got going"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 10
+    while pids_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pids_mentioning(str(tmp_path)) == []
