@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,7 +21,6 @@ from harness.catalogue import load_catalogue
 from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
 from harness.evidence import Evidence, Recorder, Redactor, ServerEvent, recording, set_recorder
 from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
-from harness.jose import load_private_key
 from harness.net import HttpClient, Timeouts, TransportFailure
 from harness.report import write_run
 from harness.results import RunResults, TestResult
@@ -100,17 +99,9 @@ class HarnessSession:
     def client(self, client_id: str) -> Client:
         """The client identity for ``client_id``, built once per run."""
         if client_id not in self._clients:
-            cfg = self.config.client(client_id)
-            cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None
-            http = HttpClient(
-                f"client {client_id}" + (" (mTLS certificate)" if cert else ""),
-                ca_file=self.config.ca_file,
-                cert=cert,
-                timeouts=self.timeouts,
-            )
-            self._http[client_id] = http
-            key = load_private_key(cfg.jwks_file) if cfg.jwks_file else None
-            self._clients[client_id] = Client(cfg, http, self.config.issuer, key)
+            client = Client.from_config(self.config, client_id, self.timeouts)
+            self._http[client_id] = client.http
+            self._clients[client_id] = client
         return self._clients[client_id]
 
     def discovery(self) -> Discovery:
@@ -224,6 +215,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 # --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def reference_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceTarget]:
+    """The embedded reference target, started for the session and stopped by pid after it."""
+    running = start_reference_target(tmp_path_factory.mktemp("reference-target"))
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

@@ -8,22 +8,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from harness.net import tls_context
+from harness import flows, jose
+from harness.browser import Browser
+from harness.net import Timeouts, tls_context
 from harness.targets.reference import ReferenceTarget, start_reference_target
 from tests.procs import pids_mentioning
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceTarget]:
-    running = start_reference_target(tmp_path_factory.mktemp("target"))
-    yield running
-    running.stop()
+@pytest.fixture
+def target(reference_target: ReferenceTarget) -> ReferenceTarget:
+    """The plugin's session-wide reference target."""
+    return reference_target
 
 
 def test_discovery_describes_a_fapi2_server(target: ReferenceTarget) -> None:
@@ -112,3 +112,47 @@ def test_server_stops_when_its_launcher_is_killed(tmp_path: Path) -> None:
     while pids_mentioning(str(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert pids_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("variant_name", ["private_key_jwt-dpop", "tls_client_auth-mtls"])
+def test_offline_access_gets_a_bound_refresh_token_that_is_not_rotated(
+    target: ReferenceTarget, variant_name: str
+) -> None:
+    """Refresh tokens go to clients asking for offline_access; they are not rotated (the same
+    refresh token comes back) and are bound to the client they were issued to."""
+    config = target.config()
+    choice = next(v for v in config.variants if v.name == variant_name)
+    client = flows.Client.from_config(config, choice.client, Timeouts())
+    browser = Browser(loopback_only=True)
+    try:
+        discovery = flows.discover(client.http, config.discovery)
+        dpop = flows.DpopSession() if client.uses_dpop else None
+        pkce = jose.pkce_s256()
+        state = flows.new_state()
+        params = flows.authorization_params(client, pkce, state, flows.new_state())
+        params.update(scope="openid offline_access", prompt="consent")
+        par = flows.push_authorization_request(client, discovery, params, dpop=dpop)
+        assert par.status == 201, par.response_body
+        callback = browser.authorize(
+            flows.authorization_url(discovery, client.client_id, par.json()["request_uri"]),
+            client.config.redirect_uri,
+            config.browser.login,
+        )
+        token = flows.redeem_code(
+            client, discovery, callback.params["code"], pkce.verifier, dpop=dpop
+        )
+        refresh_token = token.json()["refresh_token"]
+        refreshed = flows.refresh_tokens(client, discovery, refresh_token, dpop=dpop)
+        assert refreshed.status == 200, refreshed.response_body
+        assert refreshed.json().get("refresh_token", refresh_token) == refresh_token
+        assert refreshed.json()["token_type"] == ("DPoP" if dpop else "Bearer")
+        # Bound to its client (RFC 6749 6; RFC 9449 5: for confidential clients the binding is
+        # client authentication): the second client cannot use it.
+        other = flows.Client.from_config(config, choice.client2, Timeouts())
+        stolen = flows.refresh_tokens(
+            other, discovery, refresh_token, dpop=flows.DpopSession() if dpop else None
+        )
+        assert stolen.status in (400, 401), stolen.response_body
+        assert stolen.json()["error"] == "invalid_grant"
+    finally:
+        browser.close()

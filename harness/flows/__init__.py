@@ -18,6 +18,7 @@ from harness.flows.steps import (
     obtain_tokens,
     push_authorization_request,
     redeem_code,
+    refresh_tokens,
     require_success,
 )
 from harness.flows.target import TargetContext
@@ -38,5 +39,6 @@ __all__ = [
     "obtain_tokens",
     "push_authorization_request",
     "redeem_code",
+    "refresh_tokens",
     "require_success",
 ]

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import jose
-from harness.config import MTLS_AUTH, ClientConfig
+from harness.config import MTLS_AUTH, ClientConfig, TargetConfig
 from harness.evidence import Exchange
-from harness.net import HttpClient
+from harness.net import HttpClient, Timeouts
 
 _NONCE_CHALLENGE = re.compile(r'error="use_dpop_nonce"')
 
@@ -60,6 +60,20 @@ class Client:
     http: HttpClient
     issuer: str
     assertion_key: jose.Key | None = None
+
+    @classmethod
+    def from_config(cls, config: TargetConfig, client_id: str, timeouts: Timeouts) -> Client:
+        """The client ``client_id`` of a target configuration, with its own connection."""
+        cfg = config.client(client_id)
+        cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None
+        http = HttpClient(
+            f"client {client_id}" + (" (mTLS certificate)" if cert else ""),
+            ca_file=config.ca_file,
+            cert=cert,
+            timeouts=timeouts,
+        )
+        key = jose.load_private_key(cfg.jwks_file) if cfg.jwks_file else None
+        return cls(cfg, http, config.issuer, key)
 
     @property
     def client_id(self) -> str:

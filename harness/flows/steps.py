@@ -140,6 +140,29 @@ def redeem_code(
     return client.send("token", "POST", url, build, dpop)
 
 
+def refresh_tokens(
+    client: Client,
+    discovery: Discovery,
+    refresh_token: str,
+    *,
+    dpop: DpopSession | None = None,
+) -> Exchange:
+    """POST the refresh_token grant to the token endpoint (RFC 6749 6), authenticated as the
+    client and, for DPoP-bound tokens, with a proof of the same key (RFC 9449 5)."""
+    url = discovery.endpoint("token_endpoint")
+
+    def build() -> tuple[dict[str, str], dict[str, str]]:
+        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
+        form = {
+            **client.auth_params(),
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+        }
+        return headers, form
+
+    return client.send("refresh", "POST", url, build, dpop)
+
+
 def call_resource(
     client: Client,
     url: str,
