@@ -327,7 +327,7 @@ def start_reference_target(
         raise TargetStartError("node was not found on PATH; the reference target needs Node 20+")
     folder = install_target()
     owns = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="fapi-target-")) if workdir is None else workdir
+    work = Path(tempfile.mkdtemp(prefix="fapi-target-")) if workdir is None else workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     settings = generate_material(work, port, f"https://127.0.0.1:{_free_port()}/cb")
@@ -358,10 +358,13 @@ def start_reference_target(
         target._owns_workdir = False
         target.stop()
         log_text = (work / "server.log").read_text(encoding="utf-8", errors="replace")
-        raise TargetStartError(
-            f"reference target did not become ready within {timeout:.0f} s "
-            f"(exit code {proc.returncode}); server log:\n{log_text[-4000:]}"
+        what = (
+            f"exited with code {proc.returncode} before it was ready"
+            if proc.returncode not in (None, -signal.SIGTERM)
+            else f"did not become ready within {timeout:.0f} s"
         )
+        raise TargetStartError(f"reference target {what}; server log:\n{log_text[-4000:]}")
     target.startup_s = time.monotonic() - begin
-    atexit.register(target.stop)
+    if stop_with_parent:
+        atexit.register(target.stop)
     return target

@@ -1,0 +1,54 @@
+"""The fapi-harness command: a detached target, a run against its configuration, usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.procs import pids_mentioning
+
+CLI = [sys.executable, "-m", "harness.cli"]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_detached_target_run_against_its_config_and_stop(tmp_path: Path) -> None:
+    started = _cli("target", "start", "--dir", "t", "--detach", cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert pids_mentioning(str(tmp_path / "t")), "the detached target is not running"
+        run = _cli("run", "--config", "t/target.toml", "--out", "out", "-k", "happy", cwd=tmp_path)
+        assert run.returncode == 0, run.stdout[-2000:]
+        doc = json.loads((tmp_path / "out" / "results.json").read_text())
+        assert [t["outcome"] for t in doc["tests"]] == ["passed"] * 4
+    finally:
+        stopped = _cli("target", "stop", "--dir", "t", cwd=tmp_path)
+    assert stopped.returncode == 0
+    assert not (tmp_path / "t" / "target.pid").exists()
+
+
+def test_default_run_folder_and_latest_link(tmp_path: Path) -> None:
+    started = _cli("target", "start", "--dir", "t", "--detach", cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    try:
+        run = _cli("run", "--config", "t/target.toml", "-k", "happy and dpop", cwd=tmp_path)
+    finally:
+        _cli("target", "stop", "--dir", "t", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:]
+    latest = tmp_path / "reports" / "latest"
+    assert latest.is_symlink()
+    assert (latest / "results.json").is_file()
+    assert f"report written to reports/{latest.readlink()}/index.html" in run.stdout
+
+
+def test_invalid_config_exits_2_naming_the_field(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('issuer = "http://plain"\n')
+    run = _cli("run", "--config", "bad.toml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "issuer: must be an https:// URL" in run.stderr
