@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from harness import jose
 from harness.browser import AuthorizationResponse, Browser
-from harness.config import LoginPage
+from harness.config import LoginPage, ResourceConfig
 from harness.evidence import Exchange, decode_jwt_parts
 from harness.flows.client import Client, DpopSession
 from harness.net import HttpClient
@@ -87,6 +87,25 @@ def authorization_params(
     return params
 
 
+def post_as_client(
+    client: Client,
+    label: str,
+    url: str,
+    params: dict[str, str],
+    *,
+    dpop: DpopSession | None = None,
+    authenticate: bool = True,
+) -> Exchange:
+    """POST form ``params`` to ``url`` as the client: its authentication (a fresh assertion on
+    every try) and, with ``dpop``, a fresh proof. A DPoP nonce challenge is answered once."""
+
+    def build() -> tuple[dict[str, str], dict[str, str]]:
+        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
+        return headers, {**(client.auth_params() if authenticate else {}), **params}
+
+    return client.send(label, "POST", url, build, dpop)
+
+
 def push_authorization_request(
     client: Client,
     discovery: Discovery,
@@ -98,12 +117,7 @@ def push_authorization_request(
     """POST the authorization request to the PAR endpoint (RFC 9126 2.1), authenticated as the
     client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10)."""
     url = discovery.endpoint("pushed_authorization_request_endpoint")
-
-    def build() -> tuple[dict[str, str], dict[str, str]]:
-        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
-        return headers, {**(client.auth_params() if authenticate else {}), **params}
-
-    return client.send("PAR", "POST", url, build, dpop)
+    return post_as_client(client, "PAR", url, params, dpop=dpop, authenticate=authenticate)
 
 
 def authorization_url(discovery: Discovery, client_id: str, request_uri: str) -> str:
@@ -123,21 +137,14 @@ def redeem_code(
     extra: dict[str, str] | None = None,
 ) -> Exchange:
     """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3)."""
-    url = discovery.endpoint("token_endpoint")
-
-    def build() -> tuple[dict[str, str], dict[str, str]]:
-        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
-        form = {
-            **client.auth_params(),
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": code_verifier,
-            "redirect_uri": client.config.redirect_uri,
-            **(extra or {}),
-        }
-        return headers, form
-
-    return client.send("token", "POST", url, build, dpop)
+    grant = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": code_verifier,
+        "redirect_uri": client.config.redirect_uri,
+        **(extra or {}),
+    }
+    return post_as_client(client, "token", discovery.endpoint("token_endpoint"), grant, dpop=dpop)
 
 
 def refresh_tokens(
@@ -148,25 +155,14 @@ def refresh_tokens(
     dpop: DpopSession | None = None,
 ) -> Exchange:
     """POST the refresh_token grant to the token endpoint (RFC 6749 6), authenticated as the
-    client and, for DPoP-bound tokens, with a proof of the same key (RFC 9449 5)."""
-    url = discovery.endpoint("token_endpoint")
-
-    def build() -> tuple[dict[str, str], dict[str, str]]:
-        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
-        form = {
-            **client.auth_params(),
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-        }
-        return headers, form
-
-    return client.send("refresh", "POST", url, build, dpop)
+    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5)."""
+    grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return post_as_client(client, "refresh", discovery.endpoint("token_endpoint"), grant, dpop=dpop)
 
 
 def call_resource(
     client: Client,
-    url: str,
-    method: str,
+    resource: ResourceConfig,
     access_token: str,
     *,
     scheme: str,
@@ -179,10 +175,10 @@ def call_resource(
     def build() -> tuple[dict[str, str], None]:
         headers = {"Authorization": f"{scheme} {access_token}"}
         if dpop is not None:
-            headers["DPoP"] = dpop.proof(method, url, access_token=access_token)
+            headers["DPoP"] = dpop.proof(resource.method, resource.url, access_token=access_token)
         return headers, None
 
-    return client.send(label, method, url, build, dpop)
+    return client.send(label, resource.method, resource.url, build, dpop)
 
 
 def require_success(exchange: Exchange, status: int, what: str) -> Exchange:

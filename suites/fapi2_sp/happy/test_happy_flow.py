@@ -93,8 +93,7 @@ def test_happy_flow(target: TargetContext, client: Client, judge: Judge) -> None
 
     resource = flows.call_resource(
         client,
-        target.config.resource.url,
-        target.config.resource.method,
+        target.config.resource,
         body["access_token"],
         scheme="DPoP" if dpop else "Bearer",
         dpop=dpop,

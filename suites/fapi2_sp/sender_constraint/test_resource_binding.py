@@ -19,8 +19,7 @@ def _tokens_with_control(target: TargetContext, client: Client) -> flows.Tokens:
     )
     control = flows.call_resource(
         client,
-        target.config.resource.url,
-        target.config.resource.method,
+        target.config.resource,
         tokens.access_token,
         scheme="DPoP" if tokens.dpop else "Bearer",
         dpop=tokens.dpop,
@@ -42,8 +41,7 @@ def test_dpop_token_refused_without_proof(
     tokens = _tokens_with_control(target, client)
     refused = flows.call_resource(
         client,
-        target.config.resource.url,
-        target.config.resource.method,
+        target.config.resource,
         tokens.access_token,
         scheme="DPoP",
         label="resource without a DPoP proof",
@@ -70,8 +68,7 @@ def test_dpop_token_refused_as_bearer(
     tokens = _tokens_with_control(target, client)
     refused = flows.call_resource(
         client,
-        target.config.resource.url,
-        target.config.resource.method,
+        target.config.resource,
         tokens.access_token,
         scheme="Bearer",
         label="resource with the DPoP token as Bearer",
@@ -96,8 +93,7 @@ def test_mtls_token_refused_without_certificate(
     without_cert = dataclasses.replace(client, http=target.anonymous_http)
     refused = flows.call_resource(
         without_cert,
-        target.config.resource.url,
-        target.config.resource.method,
+        target.config.resource,
         tokens.access_token,
         scheme="Bearer",
         label="resource without the client certificate",
