@@ -28,9 +28,9 @@ JWK_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 OPAQUE_SECRETS = frozenset(
     {"code", "code_verifier", "refresh_token", "client_secret", "password", "access_token"}
 )
-TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "client_assertion"})
 SECRET_HEADERS = frozenset({"cookie", "set-cookie"})
-READABLE = ":/[]…"  # kept unescaped in redacted form bodies and queries, for the reader
+READABLE = ":/[]"  # kept unescaped in redacted form bodies and queries, for the reader
+FORM_RE = re.compile(r"[\w.~%+-]+=[^&\s]*(?:&[\w.~%+-]+=[^&\s]*)*")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class Redactor:
     def opaque(self, value: str) -> str:
         """A short prefix and a hash of a secret value."""
         digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-        return f"{value[:4]}…[redacted sha256:{digest}]"
+        prefix = value[:4] if len(value) > 12 else ""  # a short secret shows nothing of itself
+        return f"{prefix}…[redacted-sha256-{digest}]"
 
     def jwt(self, token: str) -> str:
         """A JWT with its signature cut short (or fully hidden with ``tokens``)."""
@@ -64,7 +65,7 @@ class Redactor:
         if not self.enabled:
             return value
         if JWT_RE.fullmatch(value):
-            return self.jwt(value) if not (self.tokens and name in TOKEN_FIELDS) else "[redacted]"
+            return self.jwt(value)
         if name in OPAQUE_SECRETS:
             return self.opaque(value)
         return self.text(value)
@@ -93,31 +94,42 @@ class Redactor:
         if lower in SECRET_HEADERS:
             return "[redacted]"
         if lower == "authorization":
-            scheme, _, token = value.partition(" ")
-            return f"{scheme} {self.field('access_token', token)}"
+            scheme, sep, token = value.strip().partition(" ")
+            if not sep:  # a bare credential with no scheme
+                return self.field("access_token", scheme)
+            return f"{scheme} {self.field('access_token', token.strip())}"
+        if lower in ("location", "content-location", "refresh"):
+            return self.url(self.text(value))
         return self.text(value)
 
+    def params(self, encoded: str) -> str:
+        """Redact the secrets of a form or query string, keeping it readable."""
+        pairs = [(k, self.field(k, v)) for k, v in parse_qsl(encoded, keep_blank_values=True)]
+        return urlencode(pairs, safe=READABLE).replace("%E2%80%A6", "…")
+
     def url(self, url: str) -> str:
-        """Redact secrets in a URL's query string."""
+        """Redact secrets in a URL's query string and fragment."""
         if not self.enabled:
             return url
         parts = urlsplit(url)
-        if not parts.query:
-            return url
-        query = urlencode([(k, self.field(k, v)) for k, v in parse_qsl(parts.query)], safe=READABLE)
-        return urlunsplit(parts._replace(query=query))
+        query = self.params(parts.query) if parts.query else parts.query
+        fragment = self.params(parts.fragment) if "=" in parts.fragment else parts.fragment
+        return urlunsplit(parts._replace(query=query, fragment=fragment))
 
     def body(self, body: str, content_type: str) -> str:
-        """Redact a request or response body of the given media type."""
+        """Redact a request or response body. JSON and form bodies are recognised by their
+        content whatever media type they claim: a server that mislabels a token response must
+        not get its tokens printed."""
         if not self.enabled or not body:
             return body
-        if "json" in content_type:
+        stripped = body.strip()
+        if stripped[:1] in ("{", "["):
             try:
-                return json.dumps(self.data(json.loads(body)), indent=2)
+                return json.dumps(self.data(json.loads(stripped)), indent=2)
             except ValueError:
-                return self.text(body)
-        if "x-www-form-urlencoded" in content_type:
-            return urlencode([(k, self.field(k, v)) for k, v in parse_qsl(body)], safe=READABLE)
+                pass
+        if "x-www-form-urlencoded" in content_type or FORM_RE.fullmatch(stripped):
+            return self.params(stripped)
         return self.text(body)
 
 

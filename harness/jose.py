@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from joserfc.jws import JWSRegistry
 
 Key = ECKey | RSAKey | OKPKey
 FAPI_ALGS = ("PS256", "ES256", "EdDSA")
@@ -174,6 +175,14 @@ def pkce_s256() -> Pkce:
     return Pkce(verifier, b64url(hashlib.sha256(verifier.encode("ascii")).digest()))
 
 
+def _verify_registry(algorithms: list[str]) -> JWSRegistry:
+    """A JWS registry for checking signatures: only ``algorithms``, and no size limit on the
+    header below what real tokens carry (an RSA ``jwk`` or an ``x5c`` chain exceeds 512 bytes)."""
+    registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
+    registry.max_header_length = 64 * 1024
+    return registry
+
+
 @dataclass(frozen=True)
 class SignatureCheck:
     """Outcome of checking a JWS signature against a JWKS."""
@@ -199,7 +208,7 @@ def verify_signature(
         return SignatureCheck(False, alg, kid, f"alg {alg!r} is not one of {', '.join(algs)}")
     try:
         keyset = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
-        jws.deserialize_compact(token, keyset, algorithms=algs)
+        jws.deserialize_compact(token, keyset, registry=_verify_registry(algs))
     except (JoseError, ValueError, KeyError, TypeError) as exc:
         return SignatureCheck(
             False, alg, kid, f"signature does not verify: {type(exc).__name__} {exc}"

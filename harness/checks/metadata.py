@@ -54,7 +54,7 @@ def expect_metadata_contains(
 def expect_metadata_https_url(metadata: Mapping[str, Any], name: str, *, req: str) -> Finding:
     """A metadata member is an https URL."""
     actual = metadata.get(name, _ABSENT)
-    ok = isinstance(actual, str) and actual.startswith("https://")
+    ok = isinstance(actual, str) and actual.lower().startswith("https://")
     return Finding(
         req, ok, f"metadata {name} is an https URL", expected="https://…", actual=_show(actual)
     )

@@ -9,7 +9,19 @@ from harness.checks.http import brief
 from harness.evidence import Exchange
 from harness.verdict import Finding
 
-_AUTH_PARAM = re.compile(r'error="([^"]*)"')
+# The error auth-param of a challenge, quoted or not (RFC 9110 11.2).
+_AUTH_PARAM = re.compile(r'\berror\s*=\s*(?:"([^"]*)"|([^\s,"]+))', re.IGNORECASE)
+
+
+def _auth_error(challenge: str) -> str | None:
+    match = _AUTH_PARAM.search(challenge)
+    return (match.group(1) if match.group(1) is not None else match.group(2)) if match else None
+
+
+def _names(values: Collection[str], what: str) -> Collection[str]:
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a collection of strings, not the string {values!r}")
+    return values
 
 
 def expect_par_created(exchange: Exchange, *, req: str) -> Finding:
@@ -123,9 +135,9 @@ def _error_code(exchange: Exchange) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return str(body["error"])
     for value in exchange.headers_named("www-authenticate"):
-        match = _AUTH_PARAM.search(value)
-        if match:
-            return match.group(1)
+        code = _auth_error(value)
+        if code is not None:
+            return code
     return None
 
 
@@ -133,6 +145,7 @@ def expect_oauth_error(
     exchange: Exchange, errors: Collection[str], *, statuses: Collection[int] = (400, 401), req: str
 ) -> Finding:
     """The request was refused with one of ``statuses`` and an OAuth error code in ``errors``."""
+    errors = _names(errors, "errors")
     code = _error_code(exchange)
     ok = exchange.status in statuses and code in errors
     return Finding(
@@ -149,10 +162,11 @@ def expect_resource_refused(
 ) -> Finding:
     """The resource refused the request: HTTP 400 or 401 with a ``WWW-Authenticate`` challenge of
     one of ``schemes`` whose error is one of ``errors`` (RFC 6750 3, RFC 9449 7.1)."""
+    errors = _names(errors, "errors")
     challenges = exchange.headers_named("www-authenticate")
-    wanted = tuple(s.lower() for s in schemes)
+    wanted = tuple(s.lower() for s in _names(schemes, "schemes"))
     matching = [c for c in challenges if c.lower().startswith(wanted)]
-    codes = [m.group(1) for c in matching for m in [_AUTH_PARAM.search(c)] if m]
+    codes = [code for c in matching if (code := _auth_error(c)) is not None]
     ok = exchange.status in (400, 401) and any(code in errors for code in codes)
     return Finding(
         req,

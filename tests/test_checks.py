@@ -1,0 +1,598 @@
+"""Unit tests for harness.checks: every public check can pass and can fail.
+
+``CASES`` maps each name in ``harness.checks.__all__`` to the evidence on which it must pass and
+the evidence on which it must fail; a check that cannot fail would let a broken server pass.
+Every case also checks that the finding carries the requirement id it was given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from joserfc.jwk import ECKey
+
+from harness import checks, jose
+from harness.evidence import Exchange
+from harness.verdict import Finding
+
+ISSUER = "https://as.example.test"
+CLIENT_ID = "client-one"
+NOW = int(time.time())
+JSON = [("Content-Type", "application/json")]
+
+
+@dataclass(frozen=True)
+class Case:
+    """Arguments for one call of a check (``req`` is added by the test)."""
+
+    label: str
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def ex(
+    status: int | None = 200,
+    body: Any = None,
+    *,
+    raw: str | None = None,
+    headers: list[tuple[str, str]] | None = None,
+    error: str | None = None,
+) -> Exchange:
+    """A recorded exchange with the given response (``status=None`` means no response)."""
+    if raw is None:
+        raw = "" if body is None else json.dumps(body)
+    if headers is None:
+        headers = JSON if body is not None else []
+    return Exchange(
+        label="step",
+        method="POST",
+        url=f"{ISSUER}/endpoint",
+        request_headers=[],
+        request_body="",
+        identity="client client-one",
+        status=status,
+        response_headers=headers,
+        response_body=raw,
+        error=error,
+    )
+
+
+NO_RESPONSE = ex(None, error="ConnectError: connection refused")
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return jose.b64url(json.dumps(data).encode())
+
+
+# Keys are generated when the module loads (at test time); no key material is committed.
+AS_KEY = ECKey.generate_key("P-256", {"kid": "as-1"}, private=True)
+ROGUE_KEY = ECKey.generate_key("P-256", {"kid": "as-1"}, private=True)
+JWKS = {"keys": [AS_KEY.as_dict(private=False)]}
+ID_CLAIMS = {"iss": ISSUER, "sub": "alice", "aud": CLIENT_ID, "exp": NOW + 3600, "iat": NOW}
+GOOD_TOKEN = jose.sign({"alg": "ES256", "kid": "as-1"}, ID_CLAIMS, AS_KEY)
+FORGED_TOKEN = jose.sign({"alg": "ES256", "kid": "as-1"}, ID_CLAIMS, ROGUE_KEY)
+_HS_INPUT = f"{_b64({'alg': 'HS256', 'kid': 'as-1'})}.{_b64(ID_CLAIMS)}"
+HS256_TOKEN = (
+    f"{_HS_INPUT}.{jose.b64url(hmac.new(b'k' * 32, _HS_INPUT.encode(), hashlib.sha256).digest())}"
+)
+NONE_TOKEN = f"{_b64({'alg': 'none'})}.{_b64(ID_CLAIMS)}."
+
+PAR_OK = {"request_uri": "urn:ietf:params:oauth:request_uri:abc", "expires_in": 60}
+TOKEN_OK = {"access_token": "at-123", "token_type": "DPoP", "expires_in": 300}
+METADATA = {
+    "issuer": ISSUER,
+    "token_endpoint": f"{ISSUER}/token",
+    "jwks_uri": "http://as.example.test/jwks",
+    "require_pushed_authorization_requests": True,
+    "authorization_response_iss_parameter_supported": "true",
+    "code_challenge_methods_supported": ["S256"],
+    "dpop_signing_alg_values_supported": "ES256 PS256",
+    "port": 443,
+}
+CALLBACK = {"code": "c-123", "state": "s-1", "iss": ISSUER, "empty": ""}
+INVALID_TOKEN = 'DPoP algs="ES256 PS256", error="invalid_token", error_description="bad"'
+
+
+def claims(**changes: Any) -> dict[str, Any]:
+    """The good id_token claims with ``changes`` (None removes a claim)."""
+    out = {**ID_CLAIMS, **changes}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def with_member(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of ``base`` with ``changes`` (the string "<absent>" removes a member)."""
+    out = {**base, **changes}
+    return {k: v for k, v in out.items() if v != "<absent>"}
+
+
+P = Case  # short alias for the tables below
+
+# name -> (cases that must pass, cases that must fail)
+CASES: dict[str, tuple[list[Case], list[Case]]] = {
+    # --- http ---
+    "expect_status": (
+        [P("201", (ex(201), 201)), P("400", (ex(400, {"error": "x"}), 400))],
+        [
+            P("200-not-201", (ex(200), 201)),
+            P("no-response", (NO_RESPONSE, 200)),
+            P("302", (ex(302, headers=[("Location", "https://x")]), 200)),
+        ],
+    ),
+    "expect_json_object": (
+        [
+            P("json", (ex(200, {"a": 1}, headers=[("content-type", "application/json")]),)),
+            P(
+                "charset",
+                (ex(200, {}, headers=[("Content-Type", "application/json; charset=utf-8")]),),
+            ),
+            P(
+                "problem-json",
+                (ex(400, {"a": 1}, headers=[("Content-Type", "application/problem+json")]),),
+            ),
+        ],
+        [
+            P("html-type", (ex(200, {"a": 1}, headers=[("Content-Type", "text/html")]),)),
+            P("no-type", (ex(200, {"a": 1}, headers=[]),)),
+            P("list-body", (ex(200, [1, 2]),)),
+            P("not-json", (ex(200, raw="<html/>", headers=JSON),)),
+            P("empty", (ex(200, raw="", headers=JSON),)),
+            P("no-response", (NO_RESPONSE,)),
+        ],
+    ),
+    "expect_header_contains": (
+        [
+            P(
+                "exact",
+                (ex(200, headers=[("Cache-Control", "no-store")]), "cache-control", "no-store"),
+            ),
+            P(
+                "case",
+                (ex(200, headers=[("cache-control", "No-Store")]), "Cache-Control", "no-store"),
+            ),
+            P(
+                "second-value",
+                (
+                    ex(200, headers=[("Vary", "x"), ("Cache-Control", "private, no-store")]),
+                    "Cache-Control",
+                    "no-store",
+                ),
+            ),
+        ],
+        [
+            P("absent", (ex(200, headers=[("Pragma", "no-store")]), "Cache-Control", "no-store")),
+            P(
+                "other-value",
+                (ex(200, headers=[("Cache-Control", "no-cache")]), "Cache-Control", "no-store"),
+            ),
+            P("no-response", (NO_RESPONSE, "Cache-Control", "no-store")),
+        ],
+    ),
+    "expect_response_member": (
+        [P("present", (ex(200, TOKEN_OK), "access_token")), P("zero", (ex(200, {"n": 0}), "n"))],
+        [
+            P("missing", (ex(200, TOKEN_OK), "refresh_token")),
+            P("empty-string", (ex(200, {"refresh_token": ""}), "refresh_token")),
+            P("null", (ex(200, {"refresh_token": None}), "refresh_token")),
+            P("empty-list", (ex(200, {"x": []}), "x")),
+            P("not-json", (ex(200, raw="refresh_token=abc"), "refresh_token")),
+            P("list-body", (ex(200, ["refresh_token"]), "refresh_token")),
+            P("no-response", (NO_RESPONSE, "access_token")),
+        ],
+    ),
+    # --- metadata ---
+    "expect_metadata_issuer": (
+        [P("exact", (METADATA, ISSUER))],
+        [
+            P("trailing-slash", (METADATA, f"{ISSUER}/")),
+            P("other", (with_member(METADATA, issuer="https://evil.example"), ISSUER)),
+            P("absent", (with_member(METADATA, issuer="<absent>"), ISSUER)),
+            P("null", (with_member(METADATA, issuer=None), ISSUER)),
+        ],
+    ),
+    "expect_metadata_true": (
+        [P("true", (METADATA, "require_pushed_authorization_requests"))],
+        [
+            P("string-true", (METADATA, "authorization_response_iss_parameter_supported")),
+            P("false", ({"x": False}, "x")),
+            P("one", ({"x": 1}, "x")),
+            P("absent", (METADATA, "tls_client_certificate_bound_access_tokens")),
+        ],
+    ),
+    "expect_metadata_contains": (
+        [P("listed", (METADATA, "code_challenge_methods_supported", "S256"))],
+        [
+            P("not-listed", (METADATA, "code_challenge_methods_supported", "plain")),
+            P("string-not-list", (METADATA, "dpop_signing_alg_values_supported", "ES256")),
+            P("absent", (METADATA, "token_endpoint_auth_methods_supported", "private_key_jwt")),
+            P("case", (METADATA, "code_challenge_methods_supported", "s256")),
+        ],
+    ),
+    "expect_metadata_https_url": (
+        [P("https", (METADATA, "token_endpoint"))],
+        [
+            P("http", (METADATA, "jwks_uri")),
+            P("absent", (METADATA, "pushed_authorization_request_endpoint")),
+            P("not-string", (METADATA, "port")),
+            P("relative", ({"x": "/token"}, "x")),
+        ],
+    ),
+    # --- oauth ---
+    "expect_par_created": (
+        [P("201", (ex(201, PAR_OK),))],
+        [
+            P("200-not-201", (ex(200, PAR_OK),)),
+            P("no-request-uri", (ex(201, with_member(PAR_OK, request_uri="<absent>")),)),
+            P("empty-request-uri", (ex(201, with_member(PAR_OK, request_uri="")),)),
+            P("request-uri-number", (ex(201, with_member(PAR_OK, request_uri=7)),)),
+            P("expires-in-string", (ex(201, with_member(PAR_OK, expires_in="60")),)),
+            P("expires-in-bool", (ex(201, with_member(PAR_OK, expires_in=True)),)),
+            P("expires-in-float", (ex(201, with_member(PAR_OK, expires_in=60.0)),)),
+            P("expires-in-zero", (ex(201, with_member(PAR_OK, expires_in=0)),)),
+            P("expires-in-negative", (ex(201, with_member(PAR_OK, expires_in=-60)),)),
+            P("no-expires-in", (ex(201, with_member(PAR_OK, expires_in="<absent>")),)),
+            P("list-body", (ex(201, [PAR_OK]),)),
+            P("not-json", (ex(201, raw="request_uri=urn:x&expires_in=60"),)),
+            P("error", (ex(400, {"error": "invalid_request"}),)),
+            P("no-response", (NO_RESPONSE,)),
+        ],
+    ),
+    "expect_request_uri_lifetime": (
+        [
+            P("60", (ex(201, PAR_OK),), {"below_s": 600}),
+            P("599", (ex(201, with_member(PAR_OK, expires_in=599)),), {"below_s": 600}),
+        ],
+        [
+            P("equal", (ex(201, with_member(PAR_OK, expires_in=600)),), {"below_s": 600}),
+            P("above", (ex(201, with_member(PAR_OK, expires_in=3600)),), {"below_s": 600}),
+            P("zero", (ex(201, with_member(PAR_OK, expires_in=0)),), {"below_s": 600}),
+            P("string", (ex(201, with_member(PAR_OK, expires_in="60")),), {"below_s": 600}),
+            P("bool", (ex(201, with_member(PAR_OK, expires_in=True)),), {"below_s": 600}),
+            P("absent", (ex(201, with_member(PAR_OK, expires_in="<absent>")),), {"below_s": 600}),
+            P("no-response", (NO_RESPONSE,), {"below_s": 600}),
+        ],
+    ),
+    "expect_callback_param": (
+        [P("code", (CALLBACK, "code"))],
+        [
+            P("missing", (CALLBACK, "error")),
+            P("empty", (CALLBACK, "empty")),
+            P("none", ({}, "code")),
+        ],
+    ),
+    "expect_state_matches": (
+        [P("same", (CALLBACK, "s-1"))],
+        [
+            P("other", (CALLBACK, "s-2")),
+            P("case", (CALLBACK, "S-1")),
+            P("missing", ({"code": "c"}, "s-1")),
+        ],
+    ),
+    "expect_iss_matches": (
+        [P("same", (CALLBACK, ISSUER))],
+        [
+            P("absent", ({"code": "c", "state": "s"}, ISSUER)),
+            P("trailing-slash", (CALLBACK, f"{ISSUER}/")),
+            P("other", ({"iss": "https://evil.example"}, ISSUER)),
+            P("empty", ({"iss": ""}, ISSUER)),
+        ],
+    ),
+    "expect_token_response": (
+        [P("200", (ex(200, TOKEN_OK),))],
+        [
+            P("201", (ex(201, TOKEN_OK),)),
+            P("error", (ex(400, {"error": "invalid_grant"}),)),
+            P("no-access-token", (ex(200, with_member(TOKEN_OK, access_token="<absent>")),)),
+            P("empty-access-token", (ex(200, with_member(TOKEN_OK, access_token="")),)),
+            P("access-token-number", (ex(200, with_member(TOKEN_OK, access_token=5)),)),
+            P("no-token-type", (ex(200, with_member(TOKEN_OK, token_type="<absent>")),)),
+            P("not-json", (ex(200, raw="access_token=x&token_type=Bearer"),)),
+            P("no-response", (NO_RESPONSE,)),
+        ],
+    ),
+    "expect_token_type": (
+        [P("exact", (ex(200, TOKEN_OK), "DPoP")), P("case", (ex(200, TOKEN_OK), "dpop"))],
+        [
+            P("bearer", (ex(200, with_member(TOKEN_OK, token_type="Bearer")), "DPoP")),
+            P("absent", (ex(200, with_member(TOKEN_OK, token_type="<absent>")), "DPoP")),
+            P("not-string", (ex(200, with_member(TOKEN_OK, token_type=["DPoP"])), "DPoP")),
+            P("not-json", (ex(200, raw="token_type=DPoP"), "DPoP")),
+            P("no-response", (NO_RESPONSE, "DPoP")),
+        ],
+    ),
+    "expect_expires_in": (
+        [P("300", (ex(200, TOKEN_OK),)), P("1", (ex(200, with_member(TOKEN_OK, expires_in=1)),))],
+        [
+            P("zero", (ex(200, with_member(TOKEN_OK, expires_in=0)),)),
+            P("negative", (ex(200, with_member(TOKEN_OK, expires_in=-1)),)),
+            P("string", (ex(200, with_member(TOKEN_OK, expires_in="300")),)),
+            P("bool", (ex(200, with_member(TOKEN_OK, expires_in=True)),)),
+            P("float", (ex(200, with_member(TOKEN_OK, expires_in=300.5)),)),
+            P("null", (ex(200, with_member(TOKEN_OK, expires_in=None)),)),
+            P("absent", (ex(200, with_member(TOKEN_OK, expires_in="<absent>")),)),
+            P("no-response", (NO_RESPONSE,)),
+        ],
+    ),
+    "expect_oauth_error": (
+        [
+            P("400-json", (ex(400, {"error": "invalid_request"}), ["invalid_request"])),
+            P(
+                "401-one-of",
+                (ex(401, {"error": "invalid_client"}), ["invalid_request", "invalid_client"]),
+            ),
+            P(
+                "www-authenticate",
+                (
+                    ex(401, headers=[("WWW-Authenticate", 'Bearer error="invalid_client"')]),
+                    ["invalid_client"],
+                ),
+            ),
+            P(
+                "custom-status",
+                (ex(403, {"error": "access_denied"}), ["access_denied"]),
+                {"statuses": (403,)},
+            ),
+        ],
+        [
+            P("wrong-code", (ex(400, {"error": "invalid_grant"}), ["invalid_request"])),
+            P("right-code-200", (ex(200, {"error": "invalid_request"}), ["invalid_request"])),
+            P("right-code-500", (ex(500, {"error": "invalid_request"}), ["invalid_request"])),
+            P("no-code", (ex(400, {"message": "bad request"}), ["invalid_request"])),
+            P("code-not-string", (ex(400, {"error": ["invalid_request"]}), ["invalid_request"])),
+            P("not-json", (ex(400, raw="invalid_request", headers=[]), ["invalid_request"])),
+            P("success", (ex(200, TOKEN_OK), ["invalid_request"])),
+            P("no-response", (NO_RESPONSE, ["invalid_request"])),
+            P(
+                "status-not-allowed",
+                (ex(401, {"error": "invalid_client"}), ["invalid_client"]),
+                {"statuses": (400,)},
+            ),
+        ],
+    ),
+    "expect_resource_refused": (
+        [
+            P(
+                "dpop",
+                (
+                    ex(401, headers=[("WWW-Authenticate", INVALID_TOKEN)]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "bearer-400",
+                (
+                    ex(400, headers=[("www-authenticate", 'Bearer error="invalid_request"')]),
+                    ["Bearer"],
+                    ["invalid_request"],
+                ),
+            ),
+            P(
+                "scheme-case",
+                (
+                    ex(401, headers=[("WWW-Authenticate", INVALID_TOKEN.lower())]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "second-challenge",
+                (
+                    ex(
+                        401,
+                        headers=[
+                            ("WWW-Authenticate", 'Bearer realm="rs"'),
+                            ("WWW-Authenticate", INVALID_TOKEN),
+                        ],
+                    ),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+        ],
+        [
+            P(
+                "200",
+                (
+                    ex(200, {"ok": 1}, headers=[("WWW-Authenticate", INVALID_TOKEN)]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "401-no-challenge",
+                (ex(401, {"error": "invalid_token"}), ["DPoP"], ["invalid_token"]),
+            ),
+            P(
+                "wrong-scheme",
+                (
+                    ex(401, headers=[("WWW-Authenticate", 'Bearer error="invalid_token"')]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "wrong-error",
+                (
+                    ex(401, headers=[("WWW-Authenticate", 'DPoP error="invalid_dpop_proof"')]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "no-error",
+                (
+                    ex(401, headers=[("WWW-Authenticate", 'DPoP algs="ES256"')]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "403",
+                (
+                    ex(403, headers=[("WWW-Authenticate", INVALID_TOKEN)]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P(
+                "500",
+                (
+                    ex(500, headers=[("WWW-Authenticate", INVALID_TOKEN)]),
+                    ["DPoP"],
+                    ["invalid_token"],
+                ),
+            ),
+            P("no-response", (NO_RESPONSE, ["DPoP"], ["invalid_token"])),
+        ],
+    ),
+    # --- tokens ---
+    "expect_jws_signature": (
+        [P("valid", (GOOD_TOKEN, JWKS, "id_token"))],
+        [
+            P("other-key", (FORGED_TOKEN, JWKS, "id_token")),
+            P("hs256", (HS256_TOKEN, JWKS, "id_token")),
+            P("alg-none", (NONE_TOKEN, JWKS, "id_token")),
+            P("garbage", ("not-a-jwt", JWKS, "id_token")),
+            P("empty-jwks", (GOOD_TOKEN, {"keys": []}, "id_token")),
+            P(
+                "tampered",
+                (
+                    f"{GOOD_TOKEN.split('.')[0]}.{_b64(claims(sub='mallory'))}.{GOOD_TOKEN.split('.')[2]}",
+                    JWKS,
+                    "id_token",
+                ),
+            ),
+        ],
+    ),
+    "expect_jws_alg": (
+        [P("es256", ({"alg": "ES256"}, ["PS256", "ES256"], "id_token"))],
+        [
+            P("rs256", ({"alg": "RS256"}, ["PS256", "ES256"], "id_token")),
+            P("hs256", ({"alg": "HS256"}, ["PS256", "ES256"], "id_token")),
+            P("none", ({"alg": "none"}, ["PS256", "ES256"], "id_token")),
+            P("missing", ({"kid": "k"}, ["PS256", "ES256"], "id_token")),
+        ],
+    ),
+    "expect_id_token_claims": (
+        [
+            P("good", (ID_CLAIMS, ISSUER, CLIENT_ID)),
+            P("aud-list", (claims(aud=["rs", CLIENT_ID]), ISSUER, CLIENT_ID)),
+            P("exp-within-skew", (claims(exp=NOW - 5), ISSUER, CLIENT_ID)),
+        ],
+        [
+            P("expired", (claims(exp=NOW - 3600), ISSUER, CLIENT_ID)),
+            P("expired-no-skew", (claims(exp=NOW - 5), ISSUER, CLIENT_ID), {"skew_s": 0}),
+            P("wrong-aud", (claims(aud="client-two"), ISSUER, CLIENT_ID)),
+            P("aud-list-without-client", (claims(aud=["client-two", "rs"]), ISSUER, CLIENT_ID)),
+            P("wrong-iss", (claims(iss="https://evil.example"), ISSUER, CLIENT_ID)),
+            P("iss-trailing-slash", (claims(iss=f"{ISSUER}/"), ISSUER, CLIENT_ID)),
+            P("no-iss", (claims(iss=None), ISSUER, CLIENT_ID)),
+            P("no-sub", (claims(sub=None), ISSUER, CLIENT_ID)),
+            P("empty-sub", (claims(sub=""), ISSUER, CLIENT_ID)),
+            P("no-aud", (claims(aud=None), ISSUER, CLIENT_ID)),
+            P("no-exp", (claims(exp=None), ISSUER, CLIENT_ID)),
+            P("exp-string", (claims(exp=str(NOW + 3600)), ISSUER, CLIENT_ID)),
+            P("no-iat", (claims(iat=None), ISSUER, CLIENT_ID)),
+            P("iat-future", (claims(iat=NOW + 3600), ISSUER, CLIENT_ID)),
+        ],
+    ),
+    "expect_id_token_nonce": (
+        [P("same", (claims(nonce="n-0S6"), "n-0S6"))],
+        [
+            P("other", (claims(nonce="n-other"), "n-0S6")),
+            P("missing", (ID_CLAIMS, "n-0S6")),
+            P("case", (claims(nonce="N-0s6"), "n-0S6")),
+        ],
+    ),
+}
+
+
+def _params(passing: bool) -> list[Any]:
+    return [
+        pytest.param(name, case, id=f"{name}[{case.label}]")
+        for name, (good, bad) in CASES.items()
+        for case in (good if passing else bad)
+    ]
+
+
+def run(name: str, case: Case, req: str) -> Finding:
+    """Call the check ``name`` on ``case`` with requirement ``req``."""
+    finding = getattr(checks, name)(*case.args, req=req, **case.kwargs)
+    assert isinstance(finding, Finding)
+    return finding
+
+
+@pytest.mark.parametrize(("name", "case"), _params(True))
+def test_check_passes(name: str, case: Case) -> None:
+    """The check holds on good evidence and reports the requirement it was given."""
+    req = f"TEST-{name}-{case.label}-ok"
+    finding = run(name, case, req)
+    assert finding.ok is True, finding
+    assert finding.requirement == req
+    assert finding.summary
+
+
+@pytest.mark.parametrize(("name", "case"), _params(False))
+def test_check_fails(name: str, case: Case) -> None:
+    """The check does not hold on bad evidence, says why, and reports its requirement."""
+    req = f"TEST-{name}-{case.label}-bad"
+    finding = run(name, case, req)
+    assert finding.ok is False, finding
+    assert finding.requirement == req
+    assert finding.summary
+    assert finding.actual  # the reader sees what was observed
+
+
+def test_every_check_has_both_outcomes() -> None:
+    """Each public check has a passing and a failing case; no other name is listed."""
+    assert set(CASES) == set(checks.__all__)
+    for name in checks.__all__:
+        assert callable(getattr(checks, name))
+        good, bad = CASES[name]
+        assert good, f"{name} has no passing case"
+        assert bad, f"{name} has no failing case"
+        labels = [c.label for c in (*good, *bad)]
+        assert len(labels) == len(set(labels)), f"{name} has duplicate case labels"
+
+
+def test_brief_describes_responses() -> None:
+    """brief() names the status or the transport error, and shortens long bodies."""
+    assert checks.http.brief(NO_RESPONSE) == "no response (ConnectError: connection refused)"
+    assert checks.http.brief(ex(204)) == "HTTP 204"
+    long = checks.http.brief(ex(200, raw="x" * 1000), limit=50)
+    assert long == "HTTP 200 " + "x" * 50 + "…"
+
+
+# --- bugs -----------------------------------------------------------------------------------
+
+
+def test_resource_refused_accepts_unquoted_error() -> None:
+    """WWW-Authenticate: Bearer error=invalid_token (token form) is a valid refusal."""
+    refused = ex(401, headers=[("WWW-Authenticate", "Bearer realm=rs, error=invalid_token")])
+    finding = checks.expect_resource_refused(refused, ["Bearer"], ["invalid_token"], req="R-1")
+    assert finding.requirement == "R-1"
+    assert finding.ok, finding
+
+
+def test_oauth_error_accepts_unquoted_challenge_error() -> None:
+    """A 401 whose only error code is an unquoted WWW-Authenticate parameter is recognised."""
+    refused = ex(401, headers=[("WWW-Authenticate", "Basic error=invalid_client")])
+    finding = checks.expect_oauth_error(refused, ["invalid_client"], req="R-2")
+    assert finding.requirement == "R-2"
+    assert finding.ok, finding
+
+
+def test_error_lists_must_not_be_plain_strings() -> None:
+    """A plain string for ``errors`` would turn membership into a substring test: refused."""
+    refused = Exchange("resource", "GET", "https://rs/x", [], "", "c", status=401)
+    with pytest.raises(TypeError):
+        checks.expect_oauth_error(refused, "invalid_request", req="PAR-2.2-1")
+    with pytest.raises(TypeError):
+        checks.expect_resource_refused(refused, ["DPoP"], "invalid_token", req="DPOP-7.1-1")
