@@ -41,6 +41,15 @@ def new_run_dir(base: Path) -> Path:
     return run
 
 
+# pytest's exit codes, mapped onto the documented policy (README, "Exit codes").
+EXIT_CODES: dict[int, int] = {
+    pytest.ExitCode.INTERRUPTED: 130,
+    pytest.ExitCode.INTERNAL_ERROR: 2,
+    pytest.ExitCode.USAGE_ERROR: 2,
+    pytest.ExitCode.NO_TESTS_COLLECTED: 2,
+}
+
+
 def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
     args = [
         str(suites_dir()),
@@ -52,12 +61,14 @@ def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
         *extra,
     ]
     code = int(pytest.main(args))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("\nfapi-harness: no test was selected", file=sys.stderr)
     if (out / "index.html").is_file():
         print(f"\nfapi-harness: report written to {out / 'index.html'}")
         print(f"fapi-harness: results written to {out / 'results.json'}")
     else:
         print("\nfapi-harness: no report was written (no test ran)", file=sys.stderr)
-    return code
+    return int(EXIT_CODES.get(code, code))
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 PEM_PRIVATE_RE = re.compile(
@@ -102,6 +102,17 @@ class Redactor:
             return self.url(self.text(value))
         return self.text(value)
 
+    def scrub(self, text: str, secrets: set[str]) -> str:
+        """Replace every known secret value in free text (e.g. a check's 'actual' value quoting a
+        response body) by its redacted form, after the usual JWT and key redaction."""
+        if not self.enabled:
+            return text
+        text = self.text(text)
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= 6 and secret in text:
+                text = text.replace(secret, self.opaque(secret))
+        return text
+
     def params(self, encoded: str) -> str:
         """Redact the secrets of a form or query string, keeping it readable."""
         pairs = [(k, self.field(k, v)) for k, v in parse_qsl(encoded, keep_blank_values=True)]
@@ -131,6 +142,24 @@ class Redactor:
         if "x-www-form-urlencoded" in content_type or FORM_RE.fullmatch(stripped):
             return self.params(stripped)
         return self.text(body)
+
+
+_SECRET_PARAM = re.compile(
+    r"(?:^|[?&#\s])(code|code_verifier|access_token|refresh_token|client_secret|password)"
+    r"=([^&#\s]+)"
+)
+
+
+def secrets_in_text(text: str) -> set[str]:
+    """Secret values carried as ``name=value`` parameters anywhere in a text (URLs, forms)."""
+    return {unquote_plus(m.group(2)) for m in _SECRET_PARAM.finditer(text)} | {
+        m.group(2) for m in _SECRET_PARAM.finditer(text)
+    }
+
+
+def _sh(value: str) -> str:
+    """Quote a value for a POSIX shell."""
+    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def decode_jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -165,6 +194,7 @@ class Exchange:
     error: str | None = None
     truncated: bool = False
     tls_version: str | None = None
+    client_cert: bool = False
 
     def header(self, name: str) -> str | None:
         """The first response header called ``name`` (case-insensitive)."""
@@ -192,6 +222,19 @@ class Exchange:
         """The request body as form fields."""
         return dict(parse_qsl(self.request_body))
 
+    def secrets(self) -> set[str]:
+        """The opaque secret values this exchange carries (codes, verifiers, tokens), so they can
+        be hidden wherever else they are quoted."""
+        found = secrets_in_text(self.url) | secrets_in_text(self.request_body)
+        found |= secrets_in_text(self.header("location") or "")
+        auth = self.request_header("authorization")
+        if auth:
+            found.add(auth.strip().rpartition(" ")[2])
+        body = self.json()
+        if isinstance(body, dict):
+            found |= {str(v) for k, v in body.items() if k in OPAQUE_SECRETS and isinstance(v, str)}
+        return found
+
     def jwts(self) -> list[tuple[str, str]]:
         """Every JWT in the request and the response, as (where, token) pairs."""
         found: list[tuple[str, str]] = []
@@ -208,6 +251,42 @@ class Exchange:
                 if isinstance(v, str) and JWT_RE.fullmatch(v)
             ]
         return found
+
+    def curl(self, redactor: Redactor) -> str:
+        """A curl command that sends this request again. Values that must be fresh on every
+        request (client assertions, DPoP proofs) and the client certificate are placeholders."""
+        lines = [f"curl -sS -i -X {self.method} {_sh(redactor.url(self.url))}"]
+        notes = []
+        if self.client_cert:
+            lines.append("  --cert CLIENT_CERT.pem --key CLIENT_KEY.pem")
+            notes.append("CLIENT_CERT.pem, CLIENT_KEY.pem: the client's mTLS certificate and key")
+        lines.append("  --cacert SERVER_CA.pem")
+        for name, value in self.request_headers:
+            lower = name.lower()
+            if lower in ("host", "content-length", "accept-encoding", "connection"):
+                continue
+            if lower == "dpop":
+                value = "FRESH_DPOP_PROOF"
+                notes.append(
+                    "FRESH_DPOP_PROOF: mint a new DPoP proof for this method and URL "
+                    "(fresh jti and iat, the server's latest nonce)"
+                )
+            lines.append(f"  -H {_sh(f'{name}: {redactor.header(name, value)}')}")
+        if self.request_body:
+            form = dict(parse_qsl(self.request_body, keep_blank_values=True))
+            if form and "client_assertion" in form:
+                form["client_assertion"] = "FRESH_CLIENT_ASSERTION"
+                notes.append(
+                    "FRESH_CLIENT_ASSERTION: mint a new client assertion (fresh jti, aud = issuer)"
+                )
+            body = (
+                redactor.params(urlencode(form))
+                if form
+                else redactor.body(self.request_body, self.request_header("content-type") or "")
+            )
+            lines.append(f"  --data-raw {_sh(body)}")
+        command = " \\\n".join(lines)
+        return "\n".join([*(f"# {n}" for n in notes), command])
 
     def to_dict(self, redactor: Redactor) -> dict[str, Any]:
         """The exchange as JSON-ready evidence, redacted."""
@@ -247,6 +326,7 @@ class Exchange:
             },
             "error": self.error,
             "jwts": decoded,
+            "curl": self.curl(redactor),
         }
 
 
@@ -276,11 +356,15 @@ class Note:
     text: str
     started: float = field(default_factory=time.time)
 
+    def secrets(self) -> set[str]:
+        """Secret parameters quoted in the note (e.g. the code in a callback URL)."""
+        return secrets_in_text(self.text)
+
     def to_dict(self, redactor: Redactor) -> dict[str, Any]:
         return {
             "kind": "note",
             "label": self.label,
-            "text": redactor.url(redactor.text(self.text)),
+            "text": redactor.scrub(self.text, self.secrets()),
             "started": self.started,
         }
 

@@ -56,6 +56,7 @@ class HttpClient:
         timeouts: Timeouts = Timeouts(),
     ) -> None:
         self.identity = identity
+        self.has_cert = cert is not None
         self.timeouts = timeouts
         self._client = httpx.Client(
             verify=tls_context(ca_file, cert),
@@ -86,6 +87,7 @@ class HttpClient:
             request_headers=list(request.headers.items()),
             request_body=body,
             identity=self.identity,
+            client_cert=self.has_cert,
         )
         begin = time.monotonic()
         deadline = begin + self.timeouts.connect + self.timeouts.read

@@ -33,6 +33,7 @@ OUTCOME = pytest.StashKey[tuple[Verdict, str]]()
 STARTED = pytest.StashKey[float]()
 EVENTS = pytest.StashKey[int]()
 SESSION = pytest.StashKey["HarnessSession"]()
+EXIT_UNREACHABLE = 3
 # verdict -> (pytest summary category, progress letter, colour); "warned" because pytest
 # already counts its own "warnings" in the closing line.
 STATUS_WORDS: dict[str, tuple[str, str, dict[str, bool]]] = {
@@ -66,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--no-redact", action="store_true", help="Keep secrets in evidence (local debugging)."
     )
+    group.addoption(
+        "--fail-on",
+        action="append",
+        choices=["warning", "review"],
+        default=[],
+        help="Also fail the run (exit 1) on WARNING or REVIEW verdicts (repeatable).",
+    )
 
 
 @dataclass
@@ -82,6 +90,7 @@ class HarnessSession:
     _http: dict[str, HttpClient] = field(default_factory=dict)
     _clients: dict[str, Client] = field(default_factory=dict)
     _discovery: Discovery | None = None
+    unreachable: str | None = None
     _jwks: dict[str, Any] | None = None
 
     @property
@@ -107,7 +116,11 @@ class HarnessSession:
     def discovery(self) -> Discovery:
         if self._discovery is None:
             with recording(self.session_recorder):
-                self._discovery = discover(self.public_http(), self.config.discovery)
+                try:
+                    self._discovery = discover(self.public_http(), self.config.discovery)
+                except TransportFailure as exc:
+                    self.unreachable = str(exc)
+                    raise
         return self._discovery
 
     def jwks(self) -> dict[str, Any]:
@@ -413,6 +426,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.run.session_evidence = list(state.session_recorder.items)
     if state.report_dir is not None and state.run.tests:
         write_run(state.report_dir, state.run, state.redactor)
+    if state.run.tests and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = exit_code(
+            state.run, state.unreachable, session.config.getoption("--fail-on")
+        )
+
+
+def exit_code(run: RunResults, unreachable: str | None, fail_on: list[str]) -> int:
+    """The documented exit-code policy: 3 when the target could not be reached at all, 1 when a
+    test FAILED or ended in ERROR (or WARNING/REVIEW with --fail-on), else 0."""
+    counts = run.counts()
+    if unreachable is not None and counts["passed"] == counts["failed"] == 0:
+        return EXIT_UNREACHABLE
+    bad = counts["failed"] + counts["error"] + sum(counts[v] for v in fail_on)
+    return 1 if bad else 0
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -7,14 +7,16 @@ is stable: ``{"tests": [{"id", "outcome", "requirements", "duration_s", …}],
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.catalogue import load_catalogue
-from harness.evidence import Evidence, Redactor, Screenshot
+from harness.catalogue import load_catalogue, spec_titles
+from harness.evidence import Evidence, Exchange, Note, Redactor, Screenshot
 from harness.verdict import Judged, Verdict, worst
 
 SCHEMA_VERSION = 1
+NOT_TESTED = "not_tested"
 
 
 @dataclass
@@ -88,43 +90,72 @@ class RunResults:
                 out.append(entry)
             return out
 
-        requirements = []
-        for rid, (verdict, tests) in self.requirement_outcomes().items():
+        outcomes = self.requirement_outcomes()
+        requirements: list[dict[str, Any]] = []
+        for rid in sorted(set(catalogue) | set(outcomes)):
             req = catalogue.get(rid)
+            verdict, tests = outcomes.get(rid, (None, []))
             requirements.append(
                 {
                     "id": rid,
-                    "outcome": verdict.value,
+                    "outcome": verdict.value if verdict else NOT_TESTED,
                     "level": req.level if req else None,
+                    "spec": req.spec if req else rid.split("-", 1)[0],
+                    "section": req.section if req else None,
+                    "applies_to": req.applies_to if req else None,
                     "text": req.text if req else None,
                     "url": req.url if req else None,
                     "tests": tests,
+                    "untested_reason": req.why_untested if req and verdict is None else None,
                 }
             )
+        cited = sorted({str(r["spec"]) for r in requirements if r["outcome"] != NOT_TESTED})
+        titles = spec_titles()
         return {
             "schema_version": SCHEMA_VERSION,
             "harness_version": self.harness_version,
             "target": self.target,
             "issuer": self.issuer,
             "variants": self.variants,
+            "specs": {prefix: titles.get(prefix, prefix) for prefix in cited},
             "started": self.started,
             "finished": self.finished,
             "counts": self.counts(),
-            "tests": [
-                {
-                    "id": t.id,
-                    "name": t.name,
-                    "variant": t.variant,
-                    "outcome": t.outcome.value,
-                    "reason": t.reason,
-                    "requirements": t.requirements,
-                    "duration_s": round(t.duration_s, 3),
-                    "doc": t.doc,
-                    "findings": [j.to_dict() for j in t.judged],
-                    "evidence": evidence(t.evidence),
-                }
-                for t in self.tests
-            ],
+            "requirement_counts": {
+                v: sum(1 for r in requirements if r["outcome"] == v)
+                for v in [*(x.value for x in Verdict), NOT_TESTED]
+            },
+            "tests": [self._test_dict(t, redactor, evidence) for t in self.tests],
             "requirements": requirements,
             "session_evidence": evidence(self.session_evidence),
+        }
+
+    @staticmethod
+    def _test_dict(
+        t: TestResult,
+        redactor: Redactor,
+        evidence: Callable[[list[Evidence]], list[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        secrets: set[str] = set()
+        for item in t.evidence:
+            if isinstance(item, Exchange | Note):
+                secrets |= item.secrets()
+        findings = [
+            {
+                k: redactor.scrub(v, secrets) if isinstance(v, str) else v
+                for k, v in j.to_dict().items()
+            }
+            for j in t.judged
+        ]
+        return {
+            "id": t.id,
+            "name": t.name,
+            "variant": t.variant,
+            "outcome": t.outcome.value,
+            "reason": redactor.scrub(t.reason, secrets),
+            "requirements": t.requirements,
+            "duration_s": round(t.duration_s, 3),
+            "doc": t.doc,
+            "findings": findings,
+            "evidence": evidence(t.evidence),
         }

@@ -130,7 +130,7 @@ def test_ctrl_c_stops_the_run_and_leaves_nothing_behind(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert len(pids_mentioning(str(tmp_path))) >= 3, "the run never got going"
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        assert proc.wait(timeout=30) == 130  # interrupted, per the documented exit codes
     finally:
         if proc.poll() is None:
             proc.kill()

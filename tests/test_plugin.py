@@ -193,3 +193,50 @@ def test_bad_config_is_a_usage_error_naming_the_field(
     run = pytester.runpytest("--target-config", str(config_dir / "target.toml"))
     assert run.ret == pytest.ExitCode.USAGE_ERROR
     run.stderr.fnmatch_lines(["*issuer: must be an https:// URL*"])
+
+
+def _run_suite(folder: Path, suite: str, *args: str) -> subprocess.CompletedProcess[str]:
+    key = ECKey.generate_key("P-256", private=True)
+    (folder / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    data = minimal_config(issuer=f"https://127.0.0.1:{_closed_port()}")
+    data["timeouts"] = {"connect": 2, "read": 2}
+    (folder / "target.toml").write_text(tomli_w.dumps(data))
+    (folder / "test_suite.py").write_text(suite)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "test_suite.py",
+            "-p",
+            "no:cacheprovider",
+            "--target-config",
+            "target.toml",
+            *args,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_unreachable_target_exits_3(tmp_path: Path) -> None:
+    suite = "def test_a(target, judge):\n    pass\n\ndef test_b(target, judge):\n    pass\n"
+    run = _run_suite(tmp_path, suite)
+    assert run.returncode == 3, run.stdout[-2000:]
+
+
+WARN_ONLY = """
+from harness.verdict import Finding
+
+def test_w(judge):
+    judge.should(Finding("OAUTH-5.1-3", False, "token response carries expires_in"))
+"""
+
+
+def test_warnings_pass_unless_fail_on_warning(tmp_path: Path) -> None:
+    assert _run_suite(tmp_path, WARN_ONLY).returncode == 0
+    assert _run_suite(tmp_path, WARN_ONLY, "--fail-on", "warning").returncode == 1
+    assert _run_suite(tmp_path, WARN_ONLY, "--fail-on", "review").returncode == 0

@@ -23,11 +23,23 @@ class Requirement:
     testable: str
     url: str
     note: str = ""
+    untested_reason: str = ""
 
     @property
     def section(self) -> str:
         """The spec and top-level section, e.g. ``FAPI2SP 5.3``, for grouping in the report."""
         return f"{self.spec} {'.'.join(self.clause.split('.')[:2])}"
+
+    @property
+    def why_untested(self) -> str:
+        """Why a requirement may have no test: the catalogue's reason, else one derived from it."""
+        if self.untested_reason:
+            return self.untested_reason
+        if self.applies_to == "client":
+            return "applies to clients, not to the server under test"
+        if self.testable == "manual":
+            return "needs human review"
+        return "no test covers it yet"
 
     @property
     def mandatory(self) -> bool:
@@ -40,10 +52,20 @@ class CatalogueError(ValueError):
 
 
 @cache
+def spec_titles() -> dict[str, str]:
+    """Each spec prefix's title, with its version, as the catalogue names it."""
+    data = tomllib.loads(_text())
+    return {prefix: str(spec.get("title", prefix)) for prefix, spec in data["specs"].items()}
+
+
+def _text() -> str:
+    return (resources.files("harness.catalogue") / "requirements.toml").read_text(encoding="utf-8")
+
+
+@cache
 def load_catalogue() -> dict[str, Requirement]:
     """Every requirement of the catalogue, by id."""
-    text = (resources.files("harness.catalogue") / "requirements.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = tomllib.loads(_text())
     specs = data["specs"]
     out: dict[str, Requirement] = {}
     for entry in data["requirement"]:
@@ -66,5 +88,6 @@ def load_catalogue() -> dict[str, Requirement]:
             testable=entry["testable"],
             url=spec["url"] + spec["anchor"].format(clause=entry["clause"]),
             note=entry.get("note", ""),
+            untested_reason=entry.get("untested_reason", ""),
         )
     return out
