@@ -12,6 +12,7 @@ import contextlib
 import fnmatch
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -126,9 +127,21 @@ class Browser:
             self._playwright.stop()
             self._playwright = None
 
+    @contextlib.contextmanager
+    def page(self) -> Iterator[Page]:
+        """A page in a fresh context of this browser (closed after the block)."""
+        context = self._launch().new_context(ignore_https_errors=True)
+        context.set_default_timeout(self.step_timeout_s * 1000)
+        try:
+            if self.loopback_only:
+                context.route("**/*", self._guard)
+            yield context.new_page()
+        finally:
+            context.close()
+
     def _guard(self, route: Route) -> None:
         host = urlsplit(route.request.url).hostname or ""
-        if host in LOOPBACK_HOSTS or route.request.url.startswith(("data:", "about:")):
+        if host in LOOPBACK_HOSTS or route.request.url.startswith(("data:", "about:", "file:")):
             route.continue_()
         else:
             record(
@@ -140,12 +153,7 @@ class Browser:
         self, url: str, redirect_uri: str, pages: tuple[LoginPage, ...], *, label: str = "login"
     ) -> AuthorizationResponse:
         """Open ``url``, act on each recognised page until the browser goes to ``redirect_uri``."""
-        context = self._launch().new_context(ignore_https_errors=True)
-        context.set_default_timeout(self.step_timeout_s * 1000)
-        try:
-            if self.loopback_only:
-                context.route("**/*", self._guard)
-            page = context.new_page()
+        with self.page() as page:
             callbacks: list[str] = []
 
             def on_request(request: Request) -> None:
@@ -181,8 +189,6 @@ class Browser:
             return AuthorizationResponse(
                 callback, dict(parse_qsl(urlsplit(callback).query)), tuple(visited)
             )
-        finally:
-            context.close()
 
     @staticmethod
     def _match(page: Page, pages: tuple[LoginPage, ...]) -> LoginPage | None:

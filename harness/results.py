@@ -23,6 +23,8 @@ NOT_TESTED = "not_tested"
 class TestResult:
     """One test's verdict with its reason, findings and evidence."""
 
+    __test__ = False  # not a pytest test class
+
     id: str
     name: str
     doc: str

@@ -72,7 +72,13 @@ def render_report(document: dict[str, Any], out: Path) -> Path:
     (out / "tests").mkdir(parents=True, exist_ok=True)
     page = env.get_template("test.html.j2")
     for test in document["tests"]:
-        (out / test["page"]).write_text(page.render(t=test, catalogue=catalogue), encoding="utf-8")
+        html = page.render(
+            t=test,
+            catalogue=catalogue,
+            open_all=test["outcome"] in ("failed", "error", "review"),
+            prefix="../",
+        )
+        (out / test["page"]).write_text(html, encoding="utf-8")
     sections = sorted({r["spec"] for r in document["requirements"]})
     index = out / "index.html"
     index.write_text(
