@@ -14,6 +14,7 @@ import pytest
 
 import suites
 from harness.config import ConfigError, load_config
+from harness.mutants import run_mutants
 from harness.targets.reference import TargetStartError, start_reference_target
 
 
@@ -126,6 +127,18 @@ def cmd_target_stop(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
+    out = ns.out or new_run_dir(Path("reports") / "mutants")
+    try:
+        doc = run_mutants(out, ns.only, ns.workers)
+    except ValueError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    print((out / "mutants.md").read_text())
+    print(f"fapi-harness: mutation report written to {out / 'mutants.md'}")
+    return 0 if doc["score"] == 1.0 and not doc["false_failures"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fapi-harness",
@@ -146,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
     )
     run.set_defaults(func=cmd_run)
+    mutants = sub.add_parser("mutants", help="prove the negative tests against broken targets")
+    mutants.add_argument("--out", type=Path, help="write mutants.json here")
+    mutants.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
+    mutants.add_argument("--workers", type=int, default=2, help="mutants run at once (default 2)")
+    mutants.set_defaults(func=cmd_mutants)
     target = sub.add_parser("target", help="start or stop the embedded reference target")
     tsub = target.add_subparsers(dest="action", required=True)
     start = tsub.add_parser("start", help="start it and write its target.toml")

@@ -164,6 +164,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirements this test covers"
     )
+    config.addinivalue_line(
+        "markers",
+        "negative: the test sends a bad request and passes only on a refusal; a mutant in "
+        "harness/targets/mutants.toml must show it catches a target that does not refuse",
+    )
+    config.addinivalue_line(
+        "markers", "slow: waits the spec mandates (an expired code, say); deselect with -m 'not slow'"
+    )
     config_path: Path | None = config.getoption("--target-config")
     use_reference: bool = config.getoption("--reference-target")
     if config_path is None and not use_reference:

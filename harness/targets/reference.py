@@ -37,7 +37,7 @@ from joserfc.jwk import ECKey
 
 from harness.config import TargetConfig, load_config
 
-PACKAGE_FILES = ("package.json", "package-lock.json", "server.mjs")
+PACKAGE_FILES = ("package.json", "package-lock.json", "server.mjs", "mutations.mjs")
 # (variant name, auth method, sender constraint, client id prefix)
 VARIANTS: tuple[tuple[str, str, str, str], ...] = (
     ("private_key_jwt-dpop", "private_key_jwt", "dpop", "pkjwt-dpop"),
@@ -316,11 +316,13 @@ def start_reference_target(
     *,
     timeout: float = 30.0,
     stop_with_parent: bool = True,
+    mutations: tuple[str, ...] = (),
 ) -> ReferenceTarget:
     """Generate fresh material, start the server on free ports and wait until it is ready.
 
     With ``workdir`` None a temporary folder is used and removed on stop. With
-    ``stop_with_parent`` the server ends when this Python process ends.
+    ``stop_with_parent`` the server ends when this Python process ends. ``mutations`` names
+    deliberate defects (see ``mutations.mjs``) for the mutant corpus; the honest target has none.
     """
     node = shutil.which("node")
     if node is None:
@@ -333,6 +335,7 @@ def start_reference_target(
     settings = generate_material(work, port, f"https://127.0.0.1:{_free_port()}/cb")
     if stop_with_parent:
         settings["parentPid"] = os.getpid()
+    settings["mutations"] = list(mutations)
     (work / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     (work / "events.jsonl").touch()
     begin = time.monotonic()

@@ -12,6 +12,8 @@ import https from 'node:https';
 
 import Provider from 'oidc-provider';
 
+import { applyMutations } from './mutations.mjs';
+
 const settings = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const started = Date.now();
 
@@ -44,9 +46,10 @@ function logEvent(record) {
   fs.writeSync(events, `${JSON.stringify({ ts: Date.now() / 1000, ...record })}\n`);
 }
 
+const keys = signingKeys();
 const provider = new Provider(settings.issuer, {
   clients: settings.clients,
-  jwks: { keys: signingKeys() },
+  jwks: { keys },
   clientAuthMethods: ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'],
   responseTypes: ['code'],
   scopes: ['openid', 'offline_access', 'profile', 'email'],
@@ -139,6 +142,14 @@ provider.use(async (ctx, next) => {
   await next();
 });
 
+// A mutant target (harness/targets/mutants.toml) breaks one requirement on purpose; the honest
+// reference target has no mutations.
+applyMutations(settings.mutations || [], {
+  provider,
+  keys,
+  redirectUris: settings.clients.flatMap((c) => c.redirect_uris),
+});
+
 const server = https.createServer({
   key: fs.readFileSync(settings.tls.key),
   cert: fs.readFileSync(settings.tls.cert),
@@ -173,6 +184,10 @@ if (settings.parentPid) {
 
 server.listen(settings.port, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({
-    ready: true, issuer: settings.issuer, pid: process.pid, startup_ms: Date.now() - started,
+    ready: true,
+    issuer: settings.issuer,
+    pid: process.pid,
+    startup_ms: Date.now() - started,
+    mutations: settings.mutations || [],
   })}\n`);
 });

@@ -29,6 +29,7 @@ def _tokens_with_control(target: TargetContext, client: Client) -> flows.Tokens:
     return tokens
 
 
+@pytest.mark.negative
 @pytest.mark.requirement("DPOP-7.1-1", "FAPI2SP-5.3.4-5")
 def test_dpop_token_refused_without_proof(
     target: TargetContext, client: Client, variant: VariantConfig, judge: Judge
@@ -56,6 +57,7 @@ def test_dpop_token_refused_without_proof(
     )
 
 
+@pytest.mark.negative
 @pytest.mark.requirement("DPOP-7.2-1", "FAPI2SP-5.3.4-5")
 def test_dpop_token_refused_as_bearer(
     target: TargetContext, client: Client, variant: VariantConfig, judge: Judge
@@ -80,6 +82,7 @@ def test_dpop_token_refused_as_bearer(
     )
 
 
+@pytest.mark.negative
 @pytest.mark.requirement("MTLS-3-3", "FAPI2SP-5.3.4-5")
 def test_mtls_token_refused_without_certificate(
     target: TargetContext, client: Client, variant: VariantConfig, judge: Judge
