@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import Browser as PwBrowser
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Playwright, Request, Route, sync_playwright
+from playwright.sync_api import Page, Playwright, Request, Response, Route, sync_playwright
 
 from harness.config import LoginAction, LoginPage
 from harness.evidence import Note, Screenshot, record
@@ -43,10 +44,19 @@ class LoginFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class AuthorizationResponse:
-    """The redirect back to the client: its full URL and its query parameters."""
+    """Where a front-channel authorization ended.
 
+    ``kind`` is ``callback`` when the browser was sent to the redirect_uri (``params`` and
+    ``fragment`` hold its query and fragment parameters), ``error_page`` when it stopped on a page
+    the server answered with an HTTP error, and ``stuck`` when it stopped on a page that is neither
+    a known login step nor an HTTP error (a person must look at the screenshot).
+    """
+
+    kind: Literal["callback", "error_page", "stuck"]
     url: str
     params: dict[str, str]
+    fragment: dict[str, str]
+    status: int | None
     pages: tuple[str, ...]
 
 
@@ -152,15 +162,39 @@ class Browser:
     def authorize(
         self, url: str, redirect_uri: str, pages: tuple[LoginPage, ...], *, label: str = "login"
     ) -> AuthorizationResponse:
-        """Open ``url``, act on each recognised page until the browser goes to ``redirect_uri``."""
+        """Open ``url`` and log in until the browser goes to ``redirect_uri``; anything else is a
+        failed login (``LoginFailed``)."""
+        result = self.attempt(url, redirect_uri, pages, label=label)
+        if result.kind != "callback":
+            raise LoginFailed(f"the login ended on a page, not at {redirect_uri}", result.url)
+        return result
+
+    def attempt(
+        self,
+        url: str,
+        redirect_uri: str,
+        pages: tuple[LoginPage, ...],
+        *,
+        deny_on: str | None = None,
+        label: str = "login",
+    ) -> AuthorizationResponse:
+        """Open ``url`` and act on each recognised page (on the page named ``deny_on``, take its
+        deny actions instead) until the browser goes to ``redirect_uri`` or stops on a page that
+        no step matches. Every page acted on, and the last one, is kept as a screenshot."""
         with self.page() as page:
             callbacks: list[str] = []
+            statuses: list[int] = []
 
             def on_request(request: Request) -> None:
                 if request.url.startswith(redirect_uri) and request.is_navigation_request():
                     callbacks.append(request.url)
 
+            def on_response(response: Response) -> None:
+                if response.request.is_navigation_request() and response.frame == page.main_frame:
+                    statuses.append(response.status)
+
             page.on("request", on_request)
+            page.on("response", on_response)
             visited: list[str] = []
             try:
                 page.goto(url, wait_until="domcontentloaded")
@@ -171,13 +205,20 @@ class Browser:
                 if callbacks:
                     break
                 step = self._match(page, pages)
+                status = statuses[-1] if statuses else None
                 if step is None:
-                    self._screenshot(page, f"{label}: unrecognised page")
-                    raise LoginFailed("no login step matches this page", page.url)
+                    kind: Literal["error_page", "stuck"] = (
+                        "error_page" if status is not None and status >= 400 else "stuck"
+                    )
+                    self._screenshot(page, f"{label}: {kind.replace('_', ' ')} (HTTP {status})")
+                    return AuthorizationResponse(kind, page.url, {}, {}, status, tuple(visited))
                 visited.append(step.name)
                 self._screenshot(page, f"{label}: {step.name}")
                 before = page.url
-                for action in step.actions:
+                actions = step.deny if deny_on == step.name else step.actions
+                if deny_on == step.name and not actions:
+                    raise LoginFailed(f"the {step.name} step declares no deny actions", page.url)
+                for action in actions:
                     self._act(page, action)
                 self._wait_for_next(page, before, callbacks)
             if not callbacks:
@@ -186,8 +227,14 @@ class Browser:
                 )
             callback = callbacks[0]
             record(Note("authorization response", f"browser redirected to {callback}"))
+            parts = urlsplit(callback)
             return AuthorizationResponse(
-                callback, dict(parse_qsl(urlsplit(callback).query)), tuple(visited)
+                "callback",
+                callback,
+                dict(parse_qsl(parts.query)),
+                dict(parse_qsl(parts.fragment)),
+                statuses[-1] if statuses else None,
+                tuple(visited),
             )
 
     @staticmethod

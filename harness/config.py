@@ -121,6 +121,9 @@ class LoginPage(_Model):
     url: str = Field(description="Glob the page URL must match, e.g. '**/interaction/*'.")
     when: str | None = Field(default=None, description="Selector that must be on the page.")
     actions: tuple[LoginAction, ...]
+    deny: tuple[LoginAction, ...] = Field(
+        default=(), description="Actions that refuse or cancel on this page (user-rejects tests)."
+    )
 
 
 class BrowserConfig(_Model):

@@ -25,7 +25,7 @@ from harness.net import HttpClient, Timeouts, TransportFailure
 from harness.report import write_run
 from harness.results import RunResults, TestResult
 from harness.targets.reference import ReferenceTarget, TargetStartError, start_reference_target
-from harness.verdict import Judge, NotTestable, RequirementFailed, Verdict
+from harness.verdict import Judge, NotTestable, RequirementFailed, StopForReview, Verdict
 
 JUDGE = pytest.StashKey[Judge]()
 RECORDER = pytest.StashKey[Recorder]()
@@ -170,7 +170,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "harness/targets/mutants.toml must show it catches a target that does not refuse",
     )
     config.addinivalue_line(
-        "markers", "slow: waits the spec mandates (an expired code, say); deselect with -m 'not slow'"
+        "markers",
+        "slow: waits the spec mandates (an expired code, say); deselect with -m 'not slow'",
     )
     config_path: Path | None = config.getoption("--target-config")
     use_reference: bool = config.getoption("--reference-target")
@@ -331,6 +332,8 @@ def _verdict_of(item: pytest.Item, call: pytest.CallInfo[None]) -> tuple[Verdict
         return Verdict.SKIPPED, str(getattr(excinfo.value, "msg", excinfo.value))
     if excinfo.errisinstance(RequirementFailed):
         return Verdict.FAILED, _failed_findings(judge) or str(excinfo.value)
+    if excinfo.errisinstance(StopForReview) and judge.verdict() is Verdict.REVIEW:
+        return Verdict.REVIEW, _failed_findings(judge) or str(excinfo.value)
     if excinfo.errisinstance(TransportFailure):
         reason = f"could not test: no answer from the target: {excinfo.value}"
     elif excinfo.errisinstance(NotTestable):
@@ -359,6 +362,9 @@ def pytest_runtest_makereport(
             # A test that checked nothing must not count as a pass anywhere, pytest included.
             report.outcome = "failed"
             report.longrepr = reason
+        elif verdict is Verdict.REVIEW and report.failed:
+            report.outcome = "passed"  # stopped for a person to look: not a failure
+            report.longrepr = None
     if call.when == "teardown":
         _collect(item, report)
     return report

@@ -45,6 +45,7 @@ class Finding:
     summary: str
     expected: str = ""
     actual: str = ""
+    inconclusive: bool = False  # the evidence needs a person's eyes (e.g. a page shown, no error)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class Finding:
             "summary": self.summary,
             "expected": self.expected,
             "actual": self.actual,
+            "inconclusive": self.inconclusive,
         }
 
 
@@ -71,6 +73,10 @@ class RequirementFailed(AssertionError):
     """A mandatory requirement did not hold and the test cannot go on."""
 
 
+class StopForReview(Exception):
+    """The test cannot go on, and what it saw needs a person's judgement (REVIEW)."""
+
+
 class NotTestable(RuntimeError):
     """A step the test depends on did not complete, so the requirement could not be tested."""
 
@@ -84,14 +90,23 @@ class Judge:
     def _add(self, finding: Finding, on_fail: Verdict) -> bool:
         if finding.requirement not in load_catalogue():
             raise ValueError(f"{finding.requirement}: not in the requirement catalogue")
-        self.judged.append(Judged(finding, Verdict.PASSED if finding.ok else on_fail))
+        if finding.ok:
+            verdict = Verdict.PASSED
+        elif finding.inconclusive and on_fail.rank > Verdict.REVIEW.rank:
+            verdict = Verdict.REVIEW  # not shown to be broken: a person decides
+        else:
+            verdict = on_fail
+        self.judged.append(Judged(finding, verdict))
         return finding.ok
 
     def must(self, finding: Finding, *, stop: bool = False) -> bool:
         """A MUST: a failed finding makes the test FAILED; ``stop`` ends the test there."""
         ok = self._add(finding, Verdict.FAILED)
         if not ok and stop:
-            raise RequirementFailed(f"{finding.requirement}: {finding.summary}: {finding.actual}")
+            message = f"{finding.requirement}: {finding.summary}: {finding.actual}"
+            if self.judged[-1].verdict is Verdict.REVIEW:
+                raise StopForReview(message)
+            raise RequirementFailed(message)
         return ok
 
     def should(self, finding: Finding) -> bool:

@@ -19,6 +19,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from harness import checks, jose
+from harness.browser import AuthorizationResponse
 from harness.evidence import Exchange
 from harness.verdict import Finding
 
@@ -115,6 +116,26 @@ def with_member(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
 P = Case  # short alias for the tables below
 
 # name -> (cases that must pass, cases that must fail)
+REFUSAL = {"state": "s", "issuer": ISSUER}
+
+
+def front(
+    kind: str,
+    params: dict[str, str] | None = None,
+    fragment: dict[str, str] | None = None,
+    status: int | None = None,
+) -> AuthorizationResponse:
+    """Where a browser ended, as the front-channel checks see it."""
+    return AuthorizationResponse(
+        kind,  # type: ignore[arg-type]
+        "https://client.example.test/cb",
+        params or {},
+        fragment or {},
+        status,
+        (),
+    )
+
+
 CASES: dict[str, tuple[list[Case], list[Case]]] = {
     # --- http ---
     "expect_status": (
@@ -501,6 +522,160 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("exp-string", (claims(exp=str(NOW + 3600)), ISSUER, CLIENT_ID)),
             P("no-iat", (claims(iat=None), ISSUER, CLIENT_ID)),
             P("iat-future", (claims(iat=NOW + 3600), ISSUER, CLIENT_ID)),
+        ],
+    ),
+    # --- authorization (front channel) ---
+    "expect_entropy": (
+        [P("random", ("lQ8n3Yv0Xk2pZr7WbT5cHs9JdF1gMe4u", "code"), {"bits": 96})],
+        [
+            P("repetitive", ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "code"), {"bits": 96}),
+            P("short", ("a8F3k", "code"), {"bits": 96}),
+            P("missing", (None, "code"), {"bits": 96}),
+        ],
+    ),
+    "expect_length_bits": (
+        [P("16-chars", ("0123456789abcdef", "code"), {"bits": 128})],
+        [
+            P("15-chars", ("0123456789abcde", "code"), {"bits": 128}),
+            P("none", (None, "code"), {"bits": 8}),
+        ],
+    ),
+    "expect_nothing_in_fragment": (
+        [P("clean", (front("callback", {"code": "c"}),)), P("error-page", (front("error_page"),))],
+        [
+            P("code", (front("callback", {}, {"code": "c"}),)),
+            P("error", (front("callback", {"error": "x"}, {"error": "x"}),)),
+        ],
+    ),
+    "expect_only_known_params": (
+        [
+            P("known", (front("callback", {"code": "c", "state": "s", "iss": ISSUER}),)),
+            P("redirect-query", (front("callback", {"code": "c", "dummy1": "lorem"}), ["dummy1"])),
+        ],
+        [P("extra", (front("callback", {"code": "c", "debug": "1"}),))],
+    ),
+    "expect_params_kept": (
+        [P("kept", (front("callback", {"code": "c", "dummy1": "lorem"}), {"dummy1": "lorem"}))],
+        [
+            P("lost", (front("callback", {"code": "c"}), {"dummy1": "lorem"})),
+            P("changed", (front("callback", {"dummy1": "x"}), {"dummy1": "lorem"})),
+            P("no-callback", (front("error_page"), {"dummy1": "lorem"})),
+        ],
+    ),
+    "expect_authorization_refused": (
+        [
+            P(
+                "redirect",
+                (
+                    front("callback", {"error": "invalid_request", "state": "s", "iss": ISSUER}),
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P("error-page", (front("error_page", status=400), ["invalid_request"]), REFUSAL),
+        ],
+        [
+            P(
+                "code",
+                (
+                    front("callback", {"code": "c", "state": "s", "iss": ISSUER}),
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P(
+                "wrong-error",
+                (
+                    front("callback", {"error": "server_error", "state": "s", "iss": ISSUER}),
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P(
+                "no-iss",
+                (
+                    front("callback", {"error": "invalid_request", "state": "s"}),
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P(
+                "wrong-state",
+                (
+                    front("callback", {"error": "invalid_request", "state": "x", "iss": ISSUER}),
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P(
+                "code-in-fragment",
+                (
+                    front(
+                        "callback",
+                        {"error": "invalid_request", "state": "s", "iss": ISSUER},
+                        {"code": "c"},
+                    ),
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P("stuck", (front("stuck", status=200), ["invalid_request"]), REFUSAL),
+        ],
+    ),
+    "expect_par_or_authorization_refused": (
+        [
+            P(
+                "par-400",
+                (
+                    ex(400, {"error": "invalid_request"}),
+                    None,
+                    ["invalid_request"],
+                    ["invalid_request"],
+                ),
+                REFUSAL,
+            ),
+            P(
+                "par-401-client",
+                (ex(401, {"error": "invalid_client"}), None, ["invalid_client"], []),
+                REFUSAL,
+            ),
+            P(
+                "az-refused",
+                (
+                    ex(201, {"request_uri": "u", "expires_in": 60}),
+                    front("error_page", status=400),
+                    [],
+                    ["x"],
+                ),
+                REFUSAL,
+            ),
+        ],
+        [
+            P(
+                "par-wrong-error",
+                (ex(400, {"error": "server_error"}), None, ["invalid_request"], []),
+                REFUSAL,
+            ),
+            P(
+                "par-500",
+                (ex(500, {"error": "invalid_request"}), None, ["invalid_request"], []),
+                REFUSAL,
+            ),
+            P(
+                "par-401-other",
+                (ex(401, {"error": "invalid_request"}), None, ["invalid_request"], []),
+                REFUSAL,
+            ),
+            P(
+                "az-code",
+                (
+                    ex(201, {"request_uri": "u", "expires_in": 60}),
+                    front("callback", {"code": "c", "state": "s", "iss": ISSUER}),
+                    [],
+                    ["x"],
+                ),
+                REFUSAL,
+            ),
         ],
     ),
     "expect_id_token_nonce": (

@@ -6,6 +6,15 @@ opens a connection and never decides severity: the test does, with ``judge.must`
 ``judge.should``.
 """
 
+from harness.checks.authorization import (
+    expect_authorization_refused,
+    expect_entropy,
+    expect_length_bits,
+    expect_nothing_in_fragment,
+    expect_only_known_params,
+    expect_par_or_authorization_refused,
+    expect_params_kept,
+)
 from harness.checks.http import (
     expect_header_contains,
     expect_json_object,
@@ -38,7 +47,9 @@ from harness.checks.tokens import (
 )
 
 __all__ = [
+    "expect_authorization_refused",
     "expect_callback_param",
+    "expect_entropy",
     "expect_expires_in",
     "expect_header_contains",
     "expect_id_token_claims",
@@ -47,12 +58,17 @@ __all__ = [
     "expect_json_object",
     "expect_jws_alg",
     "expect_jws_signature",
+    "expect_length_bits",
     "expect_metadata_contains",
     "expect_metadata_https_url",
     "expect_metadata_issuer",
     "expect_metadata_true",
+    "expect_nothing_in_fragment",
     "expect_oauth_error",
+    "expect_only_known_params",
     "expect_par_created",
+    "expect_par_or_authorization_refused",
+    "expect_params_kept",
     "expect_request_uri_lifetime",
     "expect_resource_refused",
     "expect_response_member",

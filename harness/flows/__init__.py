@@ -6,8 +6,10 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
+    Attempt,
     Discovery,
     Tokens,
+    attempt_authorization,
     authorization_params,
     authorization_url,
     call_resource,
@@ -25,11 +27,13 @@ from harness.flows.steps import (
 from harness.flows.target import TargetContext
 
 __all__ = [
+    "Attempt",
     "Client",
     "Discovery",
     "DpopSession",
     "TargetContext",
     "Tokens",
+    "attempt_authorization",
     "authorization_params",
     "authorization_url",
     "call_resource",

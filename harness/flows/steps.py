@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from harness import jose
@@ -14,6 +14,9 @@ from harness.evidence import Exchange, decode_jwt_parts
 from harness.flows.client import Client, DpopSession
 from harness.net import HttpClient
 from harness.verdict import NotTestable
+
+if TYPE_CHECKING:
+    from harness.flows.target import TargetContext
 
 
 @dataclass(frozen=True)
@@ -243,3 +246,50 @@ def obtain_tokens(
         dpop=dpop,
         response=token,
     )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An authorization attempt: the PAR exchange and, when PAR accepted the request, where the
+    browser ended (a callback, an error page, or a page that is neither)."""
+
+    par: Exchange
+    front: AuthorizationResponse | None
+
+    @property
+    def request_uri(self) -> str | None:
+        body = self.par.json()
+        value = body.get("request_uri") if isinstance(body, dict) else None
+        return value if isinstance(value, str) else None
+
+
+def attempt_authorization(
+    client: Client,
+    target: TargetContext,
+    params: dict[str, str],
+    *,
+    dpop: DpopSession | None = None,
+    deny_on: str | None = None,
+    redirect_uri: str | None = None,
+    front_client_id: str | None = None,
+) -> Attempt:
+    """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
+    ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
+    context, logging in (or taking the deny branch on the page named ``deny_on``)."""
+    par = push_authorization_request(client, target.discovery, params, dpop=dpop)
+    body = par.json()
+    if (
+        par.status != 201
+        or not isinstance(body, dict)
+        or not isinstance(body.get("request_uri"), str)
+    ):
+        return Attempt(par, None)
+    front = target.browser.attempt(
+        authorization_url(
+            target.discovery, front_client_id or client.client_id, body["request_uri"]
+        ),
+        redirect_uri or client.config.redirect_uri,
+        target.config.browser.login,
+        deny_on=deny_on,
+    )
+    return Attempt(par, front)

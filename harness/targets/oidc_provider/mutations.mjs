@@ -7,6 +7,9 @@
 // (an authorization response without iss, a re-signed id_token), so that on the wire the target
 // behaves exactly like a server with that defect.
 
+import crypto from 'node:crypto';
+import querystring from 'node:querystring';
+
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
 
 function authorization(ctx) {
@@ -31,6 +34,30 @@ function bodyObject(ctx) {
     try { return JSON.parse(ctx.body); } catch { return undefined; }
   }
   return ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : undefined;
+}
+
+// Rewrite a form POST to `path` before the server reads it (oidc-provider then takes the
+// already-parsed body): the server behaves as if it had been lenient with that input.
+function rewriteForm(path, change) {
+  return async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === path && ctx.is('application/x-www-form-urlencoded')) {
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      const params = querystring.parse(Buffer.concat(chunks).toString());
+      ctx.request.body = change(params) ?? params;
+    }
+    return next();
+  };
+}
+
+// Rewrite a JSON response of `path` (discovery, PAR, …) after the server produced it.
+function rewriteJson(path, change) {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.path !== path) return;
+    const body = bodyObject(ctx);
+    if (body) ctx.body = change({ ...body }, ctx) ?? body;
+  };
 }
 
 function rewriteCallback(redirectUris, change) {
@@ -132,10 +159,25 @@ export const MUTATIONS = {
   id_token_expired: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, exp: t.claims.iat - 600 } })),
   id_token_signed_rs256: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, header: { ...t.header, alg: 'RS256' } })),
   id_token_bad_signature: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, breakSignature: true })),
+
+  // @traffic-mutations (keep this marker: new entries go below it)
 };
+
+// Mutations that change the server's own configuration instead of its traffic:
+// configure(config, settings) runs before the Provider is created.
+export const CONFIG_MUTATIONS = {
+  // @config-mutations (keep this marker: new entries go below it)
+};
+
+export function configureMutations(names, config, settings) {
+  for (const name of names) {
+    CONFIG_MUTATIONS[name]?.(config, settings);
+  }
+}
 
 export function applyMutations(names, context) {
   for (const name of names) {
+    if (CONFIG_MUTATIONS[name]) continue;
     const make = MUTATIONS[name];
     if (!make) throw new Error(`unknown mutation: ${name}`);
     context.provider.use(make(context));

@@ -12,7 +12,7 @@ import https from 'node:https';
 
 import Provider from 'oidc-provider';
 
-import { applyMutations } from './mutations.mjs';
+import { applyMutations, configureMutations } from './mutations.mjs';
 
 const settings = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const started = Date.now();
@@ -47,7 +47,7 @@ function logEvent(record) {
 }
 
 const keys = signingKeys();
-const provider = new Provider(settings.issuer, {
+const configuration = {
   clients: settings.clients,
   jwks: { keys },
   clientAuthMethods: ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'],
@@ -115,7 +115,9 @@ const provider = new Provider(settings.issuer, {
     },
     userinfo: { enabled: true },
   },
-});
+};
+configureMutations(settings.mutations || [], configuration, settings);
+const provider = new Provider(settings.issuer, configuration);
 
 // Error responses hide their reason (error_detail); log it so the harness can show it as evidence.
 const emit = provider.emit.bind(provider);
