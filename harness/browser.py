@@ -172,21 +172,23 @@ class Browser:
     def attempt(
         self,
         url: str,
-        redirect_uri: str,
+        redirect_uri: str | tuple[str, ...],
         pages: tuple[LoginPage, ...],
         *,
         deny_on: str | None = None,
         label: str = "login",
     ) -> AuthorizationResponse:
         """Open ``url`` and act on each recognised page (on the page named ``deny_on``, take its
-        deny actions instead) until the browser goes to ``redirect_uri`` or stops on a page that
-        no step matches. Every page acted on, and the last one, is kept as a screenshot."""
+        deny actions instead) until the browser goes to ``redirect_uri`` (or any of several) or
+        stops on a page that no step matches. Every page acted on, and the last one, is kept as a
+        screenshot."""
+        targets = (redirect_uri,) if isinstance(redirect_uri, str) else redirect_uri
         with self.page() as page:
             callbacks: list[str] = []
             statuses: list[int] = []
 
             def on_request(request: Request) -> None:
-                if request.url.startswith(redirect_uri) and request.is_navigation_request():
+                if request.url.startswith(targets) and request.is_navigation_request():
                     callbacks.append(request.url)
 
             def on_response(response: Response) -> None:

@@ -146,6 +146,11 @@ class TimeoutConfig(_Model):
     connect: float = Field(default=5.0, gt=0)
     read: float = Field(default=15.0, gt=0)
     browser_step: float = Field(default=15.0, gt=0)
+    code_expiry_wait: float = Field(
+        default=62.0,
+        gt=0,
+        description="How long the expired-code test waits before redeeming (codes live 60 s).",
+    )
 
 
 class TargetConfig(_Model):
@@ -164,6 +169,11 @@ class TargetConfig(_Model):
     timeouts: TimeoutConfig = TimeoutConfig()
     server_events_file: Path | None = Field(
         default=None, description="JSON-lines file where the target logs its error events."
+    )
+    tolerates_unregistered_redirect_uri: bool = Field(
+        default=False,
+        description="The target accepts unregistered redirect URIs in PAR (RFC 9126 2.4); "
+        "without this a code delivered to one is a failure.",
     )
 
     @field_validator("issuer")

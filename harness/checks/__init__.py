@@ -10,6 +10,7 @@ from harness.checks.authorization import (
     expect_authorization_refused,
     expect_entropy,
     expect_length_bits,
+    expect_no_code_yet,
     expect_nothing_in_fragment,
     expect_only_known_params,
     expect_par_or_authorization_refused,
@@ -20,6 +21,7 @@ from harness.checks.http import (
     expect_json_object,
     expect_response_member,
     expect_status,
+    expect_status_class,
 )
 from harness.checks.metadata import (
     expect_metadata_contains,
@@ -63,6 +65,7 @@ __all__ = [
     "expect_metadata_https_url",
     "expect_metadata_issuer",
     "expect_metadata_true",
+    "expect_no_code_yet",
     "expect_nothing_in_fragment",
     "expect_oauth_error",
     "expect_only_known_params",
@@ -74,6 +77,7 @@ __all__ = [
     "expect_response_member",
     "expect_state_matches",
     "expect_status",
+    "expect_status_class",
     "expect_token_response",
     "expect_token_type",
 ]

@@ -109,6 +109,19 @@ def expect_params_kept(result: FrontChannel, kept: Mapping[str, str], *, req: st
     )
 
 
+def expect_no_code_yet(result: FrontChannel, *, req: str) -> Finding:
+    """Opening the authorization URL without logging in delivered no code (the user was asked
+    to log in, or saw a page, but was not sent back with a code)."""
+    delivered = result.kind == "callback" and "code" in {**result.fragment, **result.params}
+    return Finding(
+        req,
+        not delivered,
+        "no code is delivered before the user logs in",
+        expected="a login page (no redirect with a code)",
+        actual="a code was delivered without a login" if delivered else f"{result.kind}",
+    )
+
+
 def expect_authorization_refused(
     result: FrontChannel,
     errors: Collection[str],

@@ -66,3 +66,15 @@ def expect_response_member(exchange: Exchange, name: str, *, req: str) -> Findin
         expected=f"a non-empty {name}",
         actual=f"members: {members}",
     )
+
+
+def expect_status_class(exchange: Exchange, classes: tuple[int, ...], *, req: str) -> Finding:
+    """The response status is in one of the given classes (4 for 4xx, 5 for 5xx)."""
+    ok = exchange.status is not None and exchange.status // 100 in classes
+    return Finding(
+        req,
+        ok,
+        f"{exchange.label} answers {' or '.join(f'{c}xx' for c in classes)}",
+        expected=" or ".join(f"HTTP {c}xx" for c in classes),
+        actual=brief(exchange),
+    )

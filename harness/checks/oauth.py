@@ -45,16 +45,19 @@ def expect_par_created(exchange: Exchange, *, req: str) -> Finding:
     )
 
 
-def expect_request_uri_lifetime(exchange: Exchange, *, below_s: int, req: str) -> Finding:
-    """The PAR expires_in is a positive integer below ``below_s`` seconds."""
+def expect_request_uri_lifetime(
+    exchange: Exchange, *, below_s: int, at_least_s: int = 5, req: str
+) -> Finding:
+    """The PAR expires_in is an integer of at least ``at_least_s`` and below ``below_s`` seconds
+    (long enough to be used, short enough to limit replay)."""
     body = exchange.json()
     value = body.get("expires_in") if isinstance(body, dict) else None
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < below_s
+    ok = isinstance(value, int) and not isinstance(value, bool) and at_least_s <= value < below_s
     return Finding(
         req,
         ok,
-        f"request_uri lifetime is below {below_s} s",
-        expected=f"0 < expires_in < {below_s}",
+        f"request_uri lifetime is between {at_least_s} and {below_s} s",
+        expected=f"{at_least_s} <= expires_in < {below_s}",
         actual=f"expires_in = {value!r}",
     )
 

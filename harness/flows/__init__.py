@@ -22,7 +22,9 @@ from harness.flows.steps import (
     push_authorization_request,
     redeem_code,
     refresh_tokens,
+    require_callback,
     require_success,
+    wait,
 )
 from harness.flows.target import TargetContext
 
@@ -46,5 +48,7 @@ __all__ = [
     "push_authorization_request",
     "redeem_code",
     "refresh_tokens",
+    "require_callback",
     "require_success",
+    "wait",
 ]

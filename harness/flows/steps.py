@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -10,7 +12,7 @@ from urllib.parse import urlencode
 from harness import jose
 from harness.browser import AuthorizationResponse, Browser
 from harness.config import LoginPage, ResourceConfig
-from harness.evidence import Exchange, decode_jwt_parts
+from harness.evidence import Exchange, Note, decode_jwt_parts, record
 from harness.flows.client import Client, DpopSession
 from harness.net import HttpClient
 from harness.verdict import NotTestable
@@ -257,10 +259,20 @@ class Attempt:
     front: AuthorizationResponse | None
 
     @property
-    def request_uri(self) -> str | None:
+    def request_uri(self) -> str:
+        """The pushed request's request_uri (the test cannot go on without one)."""
         body = self.par.json()
         value = body.get("request_uri") if isinstance(body, dict) else None
-        return value if isinstance(value, str) else None
+        if not isinstance(value, str):
+            raise NotTestable(f"PAR gave no request_uri (HTTP {self.par.status})")
+        return value
+
+    @property
+    def outcome(self) -> AuthorizationResponse:
+        """Where the browser ended (the test cannot go on if PAR refused the request)."""
+        if self.front is None:
+            raise NotTestable(f"PAR refused the request (HTTP {self.par.status})")
+        return self.front
 
 
 def attempt_authorization(
@@ -270,12 +282,14 @@ def attempt_authorization(
     *,
     dpop: DpopSession | None = None,
     deny_on: str | None = None,
-    redirect_uri: str | None = None,
+    redirect_uri: str | tuple[str, ...] | None = None,
     front_client_id: str | None = None,
+    extra_query: str = "",
 ) -> Attempt:
     """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
     ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
-    context, logging in (or taking the deny branch on the page named ``deny_on``)."""
+    context, logging in (or taking the deny branch on the page named ``deny_on``).
+    ``extra_query`` is appended to the authorization URL (parameters sent outside PAR)."""
     par = push_authorization_request(client, target.discovery, params, dpop=dpop)
     body = par.json()
     if (
@@ -293,3 +307,21 @@ def attempt_authorization(
         deny_on=deny_on,
     )
     return Attempt(par, front)
+
+
+def require_callback(attempt: Attempt, what: str) -> AuthorizationResponse:
+    """Set-up guard: the authorization must have come back with a code."""
+    front = attempt.front
+    if front is None:
+        raise NotTestable(f"set-up: {what}: PAR answered HTTP {attempt.par.status}")
+    if front.kind != "callback" or "code" not in front.params:
+        raise NotTestable(f"set-up: {what} gave no code ({front.kind} at {front.url})")
+    return front
+
+
+def wait(seconds: float, why: str) -> None:
+    """Wait a time the spec mandates (an expiry), saying what for, in the evidence and on the
+    terminal."""
+    record(Note("wait", f"waiting {seconds:.0f} s for {why}"))
+    print(f"\nfapi-harness: waiting {seconds:.0f} s for {why}", file=sys.stderr, flush=True)
+    time.sleep(seconds)

@@ -178,6 +178,8 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
         ids = [f"{prefix}-1", f"{prefix}-2"]
         variants.append({"name": variant, "client": ids[0], "client2": ids[1]})
         for n, client_id in enumerate(ids):
+            # The second client's redirect URI carries a query, which responses must keep.
+            redirect = redirect_uri if n == 0 else f"{redirect_uri}?dummy1=lorem&dummy2=ipsum"
             cert_key = ec.generate_private_key(ec.SECP256R1())
             cert = _cert(_name(client_id), cert_key, client_ca.subject, client_ca_key)
             _write_pem(pki / client_id, cert, cert_key)
@@ -185,7 +187,7 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
                 "client_id": client_id,
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
-                "redirect_uris": [redirect_uri],
+                "redirect_uris": [redirect],
                 "scope": SCOPE,
                 "require_pushed_authorization_requests": True,
                 "token_endpoint_auth_method": auth,
@@ -195,7 +197,7 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
                 "client_id": client_id,
                 "auth_method": auth,
                 "sender_constraint": constraint,
-                "redirect_uri": redirect_uri,
+                "redirect_uri": redirect,
                 "scope": "openid profile",
             }
             if auth != "private_key_jwt" or constraint == "mtls":
