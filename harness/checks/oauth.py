@@ -74,6 +74,17 @@ def expect_callback_param(params: Mapping[str, str], name: str, *, req: str) -> 
     )
 
 
+def expect_param_absent(params: Mapping[str, object], name: str, *, req: str) -> Finding:
+    """A parameter or claim that was not asked for is not there (e.g. state when none was sent)."""
+    return Finding(
+        req,
+        name not in params,
+        f"no {name} comes back when none was sent",
+        expected=f"no {name}",
+        actual=f"{name}={params[name]!r}" if name in params else f"no {name}",
+    )
+
+
 def expect_state_matches(params: Mapping[str, str], state: str, *, req: str) -> Finding:
     """The authorization response returns the exact ``state`` the client sent."""
     actual = params.get("state")

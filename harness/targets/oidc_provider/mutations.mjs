@@ -99,6 +99,64 @@ function resignIdToken(keys, change) {
   });
 }
 
+// What the last requests carried, for mutations that need it later (a mutant target serves
+// one test at a time).
+const seen = {};
+
+function s256(value) {
+  return crypto.createHash('sha256').update(value).digest('base64url');
+}
+
+// Rewrite the query of GET `path` before the server reads it.
+function rewriteQuery(path, change) {
+  return async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === path) {
+      const query = new URLSearchParams(ctx.querystring);
+      await change(query, ctx);
+      ctx.querystring = query.toString();
+    }
+    return next();
+  };
+}
+
+// Run `middlewares` in order, as one.
+function chain(...middlewares) {
+  return (ctx, next) => {
+    const run = (i) => (i === middlewares.length ? next() : middlewares[i](ctx, () => run(i + 1)));
+    return run(0);
+  };
+}
+
+// Wrap a model's static find so that what it loads can be altered.
+function patchFind(Model, change) {
+  const find = Model.find.bind(Model);
+  Model.find = async (...args) => {
+    const found = await find(...args);
+    if (found) await change(found);
+    return found;
+  };
+}
+
+const passThrough = () => (ctx, next) => next();
+
+// Replace a value the server issues by a low-entropy alias on the way out, and the alias by
+// the real value on the way back in, so the flow still works.
+function aliasing(prefix) {
+  const real = new Map();
+  let n = 0;
+  return {
+    hide(value) {
+      n += 1;
+      const alias = `${prefix}${String(n).padStart(4, '0')}`;
+      real.set(alias, value);
+      return alias;
+    },
+    reveal(value) {
+      return real.get(value) ?? value;
+    },
+  };
+}
+
 export const MUTATIONS = {
   // --- resource server: sender constraint not enforced ---
   rs_accepts_dpop_token_without_proof: ({ provider }) => async (ctx, next) => {
@@ -161,12 +219,182 @@ export const MUTATIONS = {
   id_token_bad_signature: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, breakSignature: true })),
 
   // @traffic-mutations (keep this marker: new entries go below it)
+
+  // --- PAR ---
+  par_request_uri_low_entropy: () => {
+    const urn = 'urn:ietf:params:oauth:request_uri:';
+    const ids = aliasing(`${urn}aaaaaaaaaaaaaaaaaaaa`);
+    return chain(
+      rewriteJson('/request', (m) => {
+        if (m.request_uri) m.request_uri = ids.hide(m.request_uri);
+        return m;
+      }),
+      rewriteQuery('/auth', (q) => {
+        if (q.has('request_uri')) q.set('request_uri', ids.reveal(q.get('request_uri')));
+      }),
+    );
+  },
+  par_lifetime_too_long: () => rewriteJson('/request', (m) => ({ ...m, expires_in: m.expires_in ? 3600 : m.expires_in })),
+  par_lifetime_understated: () => rewriteJson('/request', (m) => ({ ...m, expires_in: m.expires_in ? 3 : m.expires_in })),
+  par_accepts_put: () => (ctx, next) => {
+    if (ctx.method === 'PUT' && ctx.path === '/request') ctx.method = 'POST';
+    return next();
+  },
+  par_accepts_request_uri_param: () => rewriteForm('/request', (p) => {
+    delete p.request_uri;
+    return p;
+  }),
+  request_uri_reusable: ({ provider }) => {
+    patchFind(provider.PushedAuthorizationRequest, (par) => { par.consumed = undefined; });
+    return passThrough();
+  },
+  request_uri_consumed_on_first_load: ({ provider }) => async (ctx, next) => {
+    await next();
+    const uri = new URLSearchParams(ctx.querystring).get('request_uri');
+    if (ctx.method === 'GET' && ctx.path === '/auth' && uri && ctx.status === 303) {
+      const id = uri.split(':').pop();
+      const par = await provider.PushedAuthorizationRequest.find(id, { ignoreExpiration: true });
+      await par?.consume();
+    }
+  },
+  request_uri_any_client: ({ provider }) => rewriteQuery('/auth', async (q) => {
+    const uri = q.get('request_uri');
+    if (!uri) return;
+    const par = await provider.PushedAuthorizationRequest.find(uri.split(':').pop(), { ignoreExpiration: true });
+    if (par && par.clientId && par.clientId !== q.get('client_id')) q.set('client_id', par.clientId);
+  }),
+
+  // --- authorization request ---
+  response_type_downgraded: () => rewriteForm('/request', (p) => ({ ...p, response_type: 'code' })),
+  state_from_outside_par: ({ redirectUris }) => chain(
+    rewriteQuery('/auth', (q) => { if (q.has('request_uri') && q.has('state')) seen.outerState = q.get('state'); }),
+    rewriteCallback(redirectUris, (q) => { if (seen.outerState) q.set('state', seen.outerState); }),
+  ),
+  nonce_from_outside_par: ({ keys }) => chain(
+    rewriteQuery('/auth', (q) => { if (q.has('request_uri') && q.has('nonce')) seen.outerNonce = q.get('nonce'); }),
+    resignIdToken(keys, (t) => {
+      if (seen.outerNonce) t.claims.nonce = seen.outerNonce;
+      return t;
+    }),
+  ),
+  state_truncated: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
+    if ((q.get('state') || '').length > 64) q.set('state', q.get('state').slice(0, 64));
+  }),
+  nonce_truncated: ({ keys }) => resignIdToken(keys, (t) => {
+    if (typeof t.claims.nonce === 'string') t.claims.nonce = t.claims.nonce.slice(0, 32);
+    return t;
+  }),
+  state_invented: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
+    if (!q.has('state') && q.has('code')) q.set('state', 'invented-by-server');
+  }),
+  nonce_invented: ({ keys }) => resignIdToken(keys, (t) => {
+    if (t.claims.nonce === undefined) t.claims.nonce = 'invented-by-server';
+    return t;
+  }),
+  scope_order_sensitive: () => rewriteForm('/request', (p) => {
+    if (p.scope && !p.scope.startsWith('openid')) p.scope = 'unknown-scope';
+    return p;
+  }),
+
+  // --- redirect URIs ---
+  redirect_uri_unchecked: ({ settings }) => rewriteForm('/request', (p) => {
+    const client = settings.clients.find((c) => c.client_id === p.client_id);
+    if (client && p.redirect_uri && !client.redirect_uris.includes(p.redirect_uri)) {
+      [p.redirect_uri] = client.redirect_uris;
+    }
+    return p;
+  }),
+  redirect_uri_optional_in_par: ({ settings }) => rewriteForm('/request', (p) => {
+    const client = settings.clients.find((c) => c.client_id === p.client_id);
+    if (client && !p.redirect_uri) [p.redirect_uri] = client.redirect_uris;
+    return p;
+  }),
+  redirect_query_dropped: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
+    q.delete('dummy1');
+    q.delete('dummy2');
+  }),
+
+  // --- PKCE ---
+  pkce_plain_accepted: () => rewriteForm('/request', (p) => {
+    if (p.code_challenge_method === 'plain' && p.code_challenge) {
+      return { ...p, code_challenge_method: 'S256', code_challenge: s256(p.code_challenge) };
+    }
+    return p;
+  }),
+  pkce_verifier_not_required: ({ provider }) => {
+    patchFind(provider.AuthorizationCode, (code) => {
+      if (!seen.verifier) {
+        code.codeChallenge = undefined;
+        code.codeChallengeMethod = undefined;
+      }
+    });
+    return rewriteForm('/token', (p) => { seen.verifier = p.code_verifier; return p; });
+  },
+  pkce_verifier_not_checked: ({ provider }) => {
+    patchFind(provider.AuthorizationCode, (code) => {
+      if (seen.verifier) code.codeChallenge = s256(seen.verifier);
+    });
+    return rewriteForm('/token', (p) => { seen.verifier = p.code_verifier; return p; });
+  },
+
+  // --- authorization codes ---
+  code_reusable: ({ provider }) => {
+    patchFind(provider.AuthorizationCode, (code) => { code.consumed = undefined; });
+    return passThrough();
+  },
+  code_reuse_keeps_tokens: ({ provider }) => {
+    provider.AccessToken.revokeByGrantId = async () => {};
+    return passThrough();
+  },
+  code_not_bound_to_client: ({ provider }) => {
+    const rebind = (entity) => { if (seen.tokenClient) entity.clientId = seen.tokenClient; };
+    patchFind(provider.AuthorizationCode, rebind);
+    patchFind(provider.Grant, rebind);
+    return rewriteForm('/token', (p) => {
+      seen.tokenClient = p.grant_type === 'authorization_code' ? p.client_id : undefined;
+      return p;
+    });
+  },
+  code_low_entropy: ({ redirectUris }) => {
+    const codes = aliasing('code');
+    return chain(
+      rewriteCallback(redirectUris, (q) => { if (q.has('code')) q.set('code', codes.hide(q.get('code'))); }),
+      rewriteForm('/token', (p) => ({ ...p, code: p.code && codes.reveal(p.code) })),
+    );
+  },
+  auth_response_state_in_fragment: ({ redirectUris }) => async (ctx, next) => {
+    await next();
+    const location = ctx.response.get('location');
+    if (!location || !redirectUris.some((uri) => location.startsWith(uri))) return;
+    const url = new URL(location);
+    if (url.searchParams.has('state')) url.hash = `state=${encodeURIComponent(url.searchParams.get('state'))}`;
+    ctx.redirect(url.href);
+  },
+  auth_response_extra_param: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => q.set('debug_trace', 'on')),
+
+  // --- the user refuses ---
+  deny_wrong_error: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
+    if (q.get('error') === 'access_denied') q.set('error', 'server_error');
+  }),
 };
 
 // Mutations that change the server's own configuration instead of its traffic:
 // configure(config, settings) runs before the Provider is created.
 export const CONFIG_MUTATIONS = {
   // @config-mutations (keep this marker: new entries go below it)
+  par_not_required: (config, settings) => {
+    config.features.pushedAuthorizationRequests.requirePushedAuthorizationRequests = false;
+    for (const client of settings.clients) client.require_pushed_authorization_requests = false;
+  },
+  pkce_not_required: (config) => {
+    config.pkce = { ...config.pkce, required: () => false };
+  },
+  code_long_lived: (config) => {
+    config.ttl = { ...config.ttl, AuthorizationCode: 600 };
+  },
+  grant_kept_on_code_reuse: (config) => {
+    config.revokeGrantPolicy = () => false;
+  },
 };
 
 export function configureMutations(names, config, settings) {

@@ -149,6 +149,7 @@ provider.use(async (ctx, next) => {
 applyMutations(settings.mutations || [], {
   provider,
   keys,
+  settings,
   redirectUris: settings.clients.flatMap((c) => c.redirect_uris),
 });
 
