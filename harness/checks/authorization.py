@@ -128,16 +128,20 @@ def expect_authorization_refused(
     *,
     state: str | None,
     issuer: str,
+    page_allowed: bool = True,
     req: str,
 ) -> Finding:
     """The authorization endpoint refused the request: an error redirect with an allowed
-    ``error``, the request's ``state`` and ``iss`` = issuer, or an HTTP error page. A delivered
-    code fails; a page with neither error nor redirect is inconclusive."""
+    ``error``, the request's ``state`` and ``iss`` = issuer, or (when ``page_allowed``) an HTTP
+    error page. A delivered code fails; a page with neither error nor redirect is inconclusive."""
     summary = "the authorization request is refused"
-    expected = (
-        f"an error redirect (error={' | '.join(errors)}, state, iss) or an HTTP error page; "
-        "never a code"
+    expected = f"an error redirect (error={' | '.join(errors)}, state, iss)" + (
+        " or an HTTP error page; never a code" if page_allowed else "; never a code"
     )
+    if result.kind == "error_page" and not page_allowed:
+        return Finding(
+            req, False, summary, expected, f"an error page (HTTP {result.status}), no redirect"
+        )
     if result.kind == "error_page":
         return Finding(req, True, summary, expected, f"error page, HTTP {result.status}")
     if result.kind == "stuck":

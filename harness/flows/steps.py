@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from harness import jose
 from harness.browser import AuthorizationResponse, Browser
@@ -67,6 +67,11 @@ def fetch_jwks(http: HttpClient, discovery: Discovery) -> tuple[Exchange, dict[s
 def decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims of a JWT without verifying it; two empty dicts if it is not one."""
     return decode_jwt_parts(token) or ({}, {})
+
+
+def own_query(client: Client) -> dict[str, str]:
+    """The query parameters of the client's registered redirect URI (kept in every response)."""
+    return dict(parse_qsl(urlsplit(client.config.redirect_uri).query))
 
 
 def new_state() -> str:

@@ -220,6 +220,30 @@ export const MUTATIONS = {
 
   // @traffic-mutations (keep this marker: new entries go below it)
 
+  // --- discovery metadata (each rewrites one member of the discovery document) ---
+  metadata_issuer_mismatch: () => rewriteJson(DISCOVERY, (m) => ({ ...m, issuer: 'https://attacker.example' })),
+  metadata_without_par_endpoint: () => rewriteJson(DISCOVERY, (m) => { delete m.pushed_authorization_request_endpoint; return m; }),
+  metadata_par_endpoint_http: () => rewriteJson(DISCOVERY, (m) => ({
+    ...m, pushed_authorization_request_endpoint: m.pushed_authorization_request_endpoint.replace(/^https:/, 'http:'),
+  })),
+  metadata_par_not_required: () => rewriteJson(DISCOVERY, (m) => ({ ...m, require_pushed_authorization_requests: false })),
+  metadata_pkce_plain_only: () => rewriteJson(DISCOVERY, (m) => ({ ...m, code_challenge_methods_supported: ['plain'] })),
+  metadata_hybrid_response_types: () => rewriteJson(DISCOVERY, (m) => ({ ...m, response_types_supported: ['code id_token', 'id_token'] })),
+  metadata_iss_parameter_unsupported: () => rewriteJson(DISCOVERY, (m) => ({ ...m, authorization_response_iss_parameter_supported: false })),
+  metadata_client_secret_basic: () => rewriteJson(DISCOVERY, (m) => ({
+    ...m, token_endpoint_auth_methods_supported: [...m.token_endpoint_auth_methods_supported, 'client_secret_basic'],
+  })),
+  metadata_id_token_alg_rs256: () => rewriteJson(DISCOVERY, (m) => ({
+    ...m, id_token_signing_alg_values_supported: [...m.id_token_signing_alg_values_supported, 'RS256'],
+  })),
+  metadata_client_auth_alg_hs256: () => rewriteJson(DISCOVERY, (m) => ({
+    ...m, token_endpoint_auth_signing_alg_values_supported: [...m.token_endpoint_auth_signing_alg_values_supported, 'HS256'],
+  })),
+  metadata_without_mtls_bound_tokens: () => rewriteJson(DISCOVERY, (m) => { delete m.tls_client_certificate_bound_access_tokens; return m; }),
+  metadata_without_dpop_algs: () => rewriteJson(DISCOVERY, (m) => { delete m.dpop_signing_alg_values_supported; return m; }),
+  metadata_scopes_as_string: () => rewriteJson(DISCOVERY, (m) => ({ ...m, scopes_supported: m.scopes_supported.join(' ') })),
+  metadata_unknown_member: () => rewriteJson(DISCOVERY, (m) => ({ ...m, pushed_authorisation_request_endpoint: m.pushed_authorization_request_endpoint })),
+
   // --- PAR ---
   par_request_uri_low_entropy: () => {
     const urn = 'urn:ietf:params:oauth:request_uri:';

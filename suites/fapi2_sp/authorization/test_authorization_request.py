@@ -160,6 +160,7 @@ def _flow_with(
     params = {**params, "code_challenge": pkce.challenge}
     dpop = _dpop(client)
     attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    judge.must(checks.expect_par_created(attempt.par, req=req), stop=True)
     outcome = attempt.outcome
     judge.must(checks.expect_callback_param(outcome.params, "code", req=req), stop=True)
     token = flows.redeem_code(

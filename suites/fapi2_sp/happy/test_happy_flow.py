@@ -27,6 +27,7 @@ from harness.verdict import Judge
     "OIDC-2-4",
     "FAPI2SP-5.4.1-1.2a",
     "FAPI2SP-5.3.4-1",
+    "FAPI2SP-5.4.1-4",
 )
 def test_happy_flow(target: TargetContext, client: Client, judge: Judge) -> None:
     """A well-formed FAPI 2.0 flow succeeds end to end. The client pushes its authorization
@@ -65,6 +66,13 @@ def test_happy_flow(target: TargetContext, client: Client, judge: Judge) -> None
     judge.must(checks.expect_state_matches(callback.params, state, req="OAUTH-4.1.2-2"))
     judge.must(checks.expect_callback_param(callback.params, "iss", req="ISS-2-1"))
     judge.must(checks.expect_iss_matches(callback.params, target.issuer, req="ISS-2.3-1"))
+    judge.must(checks.expect_nothing_in_fragment(callback, req="FAPI2SP-5.3.2.2-1"))
+    code = callback.params["code"]
+    judge.must(checks.expect_length_bits(code, "code", bits=128, req="FAPI2SP-5.4.1-4"))
+    judge.must(checks.expect_entropy(code, "code", bits=96, req="FAPI2SP-5.4.1-4"))
+    judge.should(
+        checks.expect_only_known_params(callback, flows.own_query(client), req="OAUTH-4.1.2-2")
+    )
 
     token = flows.redeem_code(
         client, target.discovery, callback.params["code"], pkce.verifier, dpop=dpop
