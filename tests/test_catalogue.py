@@ -114,3 +114,11 @@ def test_every_suite_test_declares_requirements() -> None:
                 ]
                 assert marks, f"{path.name}: {node.name} has no @pytest.mark.requirement"
                 assert ast.get_docstring(node), f"{path.name}: {node.name} has no docstring"
+
+
+@pytest.mark.parametrize("path", _suite_files(), ids=lambda p: p.name)
+def test_suites_use_no_bare_assert(path: Path) -> None:
+    """A bare assert in a plan would turn into a harness ERROR with no requirement: suites judge
+    with checks, and guard set-up with flows.require_* (NotTestable)."""
+    asserts = [n.lineno for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Assert)]
+    assert asserts == [], f"{path.name}: assert at lines {asserts}"

@@ -97,6 +97,23 @@ METADATA = {
     "dpop_signing_alg_values_supported": "ES256 PS256",
     "port": 443,
 }
+# Valid OpenID Provider metadata, as a FAPI 2.0 server publishes it.
+OP_METADATA = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/auth",
+    "token_endpoint": f"{ISSUER}/token",
+    "jwks_uri": f"{ISSUER}/jwks",
+    "pushed_authorization_request_endpoint": f"{ISSUER}/par",
+    "response_types_supported": ["code"],
+    "subject_types_supported": ["public"],
+    "id_token_signing_alg_values_supported": ["PS256", "ES256"],
+    "token_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"],
+    "claims_parameter_supported": False,
+    "mtls_endpoint_aliases": {"token_endpoint": "https://mtls.as.example.test/token"},
+    "end_session_endpoint": f"{ISSUER}/session/end",
+}
+FAPI_ALGS = ("PS256", "ES256", "EdDSA")
+AUTH_METHODS = ("private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth")
 CALLBACK = {"code": "c-123", "state": "s-1", "iss": ISSUER, "empty": ""}
 INVALID_TOKEN = 'DPoP algs="ES256 PS256", error="invalid_token", error_description="bad"'
 
@@ -242,6 +259,117 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("absent", (METADATA, "pushed_authorization_request_endpoint")),
             P("not-string", (METADATA, "port")),
             P("relative", ({"x": "/token"}, "x")),
+        ],
+    ),
+    "expect_metadata_present": (
+        [
+            P("url", (OP_METADATA, "pushed_authorization_request_endpoint")),
+            P("false-is-a-value", (OP_METADATA, "claims_parameter_supported")),
+        ],
+        [
+            P("absent", (OP_METADATA, "dpop_signing_alg_values_supported")),
+            P("empty-list", ({"x": []}, "x")),
+            P("empty-string", ({"x": ""}, "x")),
+            P("null", ({"x": None}, "x")),
+        ],
+    ),
+    "expect_metadata_within": (
+        [
+            P("within", (OP_METADATA, "id_token_signing_alg_values_supported", FAPI_ALGS)),
+            P("auth-methods", (OP_METADATA, "token_endpoint_auth_methods_supported", AUTH_METHODS)),
+            P(
+                "absent-optional",
+                (OP_METADATA, "userinfo_signing_alg_values_supported", FAPI_ALGS),
+                {"required": False},
+            ),
+        ],
+        [
+            P("rs256", ({"x": ["PS256", "RS256"]}, "x", FAPI_ALGS)),
+            P("none-alg", ({"x": ["none"]}, "x", FAPI_ALGS)),
+            P("secret", ({"x": ["private_key_jwt", "client_secret_basic"]}, "x", AUTH_METHODS)),
+            P("absent-required", (OP_METADATA, "code_challenge_methods_supported", ["S256"])),
+            P("empty", ({"x": []}, "x", FAPI_ALGS), {"required": False}),
+            P("string-not-list", ({"x": "ES256"}, "x", FAPI_ALGS), {"required": False}),
+            P("case", ({"x": ["es256"]}, "x", FAPI_ALGS)),
+            P("not-strings", ({"x": [["ES256"]]}, "x", FAPI_ALGS)),
+        ],
+    ),
+    "expect_issuer_identifier": (
+        [
+            P("host", (OP_METADATA,)),
+            P("path", ({"issuer": "https://as.example.test/tenant/a"},)),
+        ],
+        [
+            P("http", ({"issuer": "http://as.example.test"},)),
+            P("query", ({"issuer": "https://as.example.test/?t=1"},)),
+            P("fragment", ({"issuer": "https://as.example.test#x"},)),
+            P("no-host", ({"issuer": "https:///path"},)),
+            P("absent", ({},)),
+            P("not-string", ({"issuer": 443},)),
+        ],
+    ),
+    "expect_issuer_matches_discovery_url": (
+        [
+            P("oidc", (OP_METADATA, f"{ISSUER}/.well-known/openid-configuration")),
+            P(
+                "oidc-path-slash",
+                (
+                    {"issuer": "https://as.example.test/tenant/"},
+                    "https://as.example.test/tenant/.well-known/openid-configuration",
+                ),
+            ),
+            P("rfc8414", (OP_METADATA, f"{ISSUER}/.well-known/oauth-authorization-server")),
+            P(
+                "rfc8414-path",
+                (
+                    {"issuer": "https://as.example.test/tenant"},
+                    "https://as.example.test/.well-known/oauth-authorization-server/tenant",
+                ),
+            ),
+        ],
+        [
+            P("other", (OP_METADATA, "https://other.example/.well-known/openid-configuration")),
+            P(
+                "path-lost",
+                (OP_METADATA, f"{ISSUER}/tenant/.well-known/openid-configuration"),
+            ),
+            P(
+                "rfc8414-wrong-place",
+                (
+                    {"issuer": "https://as.example.test/tenant"},
+                    "https://as.example.test/tenant/.well-known/oauth-authorization-server",
+                ),
+            ),
+            P("absent", ({}, f"{ISSUER}/.well-known/openid-configuration")),
+            P("not-well-known", (OP_METADATA, f"{ISSUER}/metadata.json")),
+        ],
+    ),
+    "expect_metadata_schema": (
+        [
+            P("openid", (OP_METADATA,)),
+            P(
+                "oauth-only",
+                (with_member(OP_METADATA, subject_types_supported="<absent>"),),
+                {"openid": False},
+            ),
+        ],
+        [
+            P("no-issuer", (with_member(OP_METADATA, issuer="<absent>"),)),
+            P("http-endpoint", (with_member(OP_METADATA, token_endpoint="http://as/token"),)),
+            P("string-not-list", (with_member(OP_METADATA, scopes_supported="openid email"),)),
+            P("empty-list", (with_member(OP_METADATA, grant_types_supported=[]),)),
+            P("bool-as-string", (with_member(OP_METADATA, claims_parameter_supported="false"),)),
+            P("issuer-query", (with_member(OP_METADATA, issuer=f"{ISSUER}?x=1"),)),
+            P("openid-members", (with_member(OP_METADATA, jwks_uri="<absent>"),)),
+            P("alias-http", (with_member(OP_METADATA, mtls_endpoint_aliases={"t": "http://x/"}),)),
+            P("not-object", ([],)),
+        ],
+    ),
+    "expect_known_metadata_members": (
+        [P("known", (OP_METADATA,)), P("empty", ({},))],
+        [
+            P("vendor", (with_member(OP_METADATA, x_vendor_feature=True),)),
+            P("misspelt", (with_member(OP_METADATA, pushed_authorisation_request_endpoint="x"),)),
         ],
     ),
     # --- oauth ---
@@ -620,6 +748,11 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
                 REFUSAL,
             ),
             P("stuck", (front("stuck", status=200), ["invalid_request"]), REFUSAL),
+            P(
+                "page-not-allowed",
+                (front("error_page", status=400), ["access_denied"]),
+                {**REFUSAL, "page_allowed": False},
+            ),
         ],
     ),
     "expect_par_or_authorization_refused": (
@@ -676,6 +809,24 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
                 ),
                 REFUSAL,
             ),
+        ],
+    ),
+    "expect_status_class": (
+        [P("404", (ex(404), (4, 5))), P("503", (ex(503), (4, 5)))],
+        [P("201", (ex(201), (4, 5))), P("302", (ex(302), (4,))), P("none", (NO_RESPONSE, (4, 5)))],
+    ),
+    "expect_no_code_yet": (
+        [
+            P("login-page", (front("stuck", status=200),)),
+            P("error", (front("callback", {"error": "x"}),)),
+        ],
+        [P("code", (front("callback", {"code": "c"}),))],
+    ),
+    "expect_param_absent": (
+        [P("absent", ({"code": "c"}, "state"))],
+        [
+            P("present", ({"code": "c", "state": "s"}, "state")),
+            P("empty", ({"state": ""}, "state")),
         ],
     ),
     "expect_id_token_nonce": (

@@ -4,6 +4,7 @@ Flows never decide verdicts. They take explicit overrides so a test can send the
 and they raise ``NotTestable`` only where a later step cannot run at all.
 """
 
+from harness.evidence import Exchange
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Attempt,
@@ -34,6 +35,7 @@ __all__ = [
     "Client",
     "Discovery",
     "DpopSession",
+    "Exchange",
     "TargetContext",
     "Tokens",
     "attempt_authorization",

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from harness import checks, flows, jose
-from harness.flows import Client, DpopSession, TargetContext
+from harness.flows import Client, DpopSession, Exchange, TargetContext
 from harness.verdict import Judge
 
 
@@ -152,23 +152,19 @@ def test_state_only_outside_par_not_used(
         )
 
 
-def _flow_with(
-    target: TargetContext, client: Client, judge: Judge, params: dict[str, str], req: str
-) -> tuple[flows.Attempt, dict[str, object]]:
-    """Push ``params``, log in, redeem the code; return the attempt and the id_token claims."""
+def _authorize(
+    target: TargetContext, client: Client, params: dict[str, str]
+) -> tuple[flows.Attempt, jose.Pkce, DpopSession | None]:
+    """Push ``params`` (with a fresh PKCE pair) and log in; the test judges what came back."""
     pkce = jose.pkce_s256()
-    params = {**params, "code_challenge": pkce.challenge}
     dpop = _dpop(client)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
-    judge.must(checks.expect_par_created(attempt.par, req=req), stop=True)
-    outcome = attempt.outcome
-    judge.must(checks.expect_callback_param(outcome.params, "code", req=req), stop=True)
-    token = flows.redeem_code(
-        client, target.discovery, outcome.params["code"], pkce.verifier, dpop=dpop
-    )
-    judge.must(checks.expect_token_response(token, req=req), stop=True)
+    params = {**params, "code_challenge": pkce.challenge, "code_challenge_method": pkce.method}
+    return flows.attempt_authorization(client, target, params, dpop=dpop), pkce, dpop
+
+
+def _id_token_claims(token: Exchange) -> dict[str, object]:
     _, claims = flows.decode_jwt(str(token.json().get("id_token", "")))
-    return attempt, claims
+    return claims
 
 
 @pytest.mark.negative
@@ -178,8 +174,15 @@ def test_64_character_nonce(target: TargetContext, client: Client, judge: Judge)
     carries the nonce intact."""
     nonce = "N" * 32 + flows.new_state()[:32]
     params = flows.authorization_params(client, jose.pkce_s256(), flows.new_state(), nonce)
-    _, claims = _flow_with(target, client, judge, params, "OIDC-2-2")
-    judge.must(checks.expect_id_token_nonce(claims, nonce, req="OIDC-2-2"))
+    attempt, pkce, dpop = _authorize(target, client, params)
+    judge.must(checks.expect_par_created(attempt.par, req="OIDC-2-2"), stop=True)
+    judge.must(
+        checks.expect_callback_param(attempt.outcome.params, "code", req="OIDC-2-2"), stop=True
+    )
+    code = attempt.outcome.params["code"]
+    token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
+    judge.must(checks.expect_token_response(token, req="OIDC-2-2"), stop=True)
+    judge.must(checks.expect_id_token_nonce(_id_token_claims(token), nonce, req="OIDC-2-2"))
 
 
 @pytest.mark.negative
@@ -245,8 +248,11 @@ def test_without_state(target: TargetContext, client: Client, judge: Judge) -> N
     carries no state either (RFC 6749 4.1.2: state is returned only when it was sent)."""
     params = flows.authorization_params(client, jose.pkce_s256(), "", flows.new_state())
     del params["state"]
-    attempt, _ = _flow_with(target, client, judge, params, "OAUTH-4.1.2-2")
-    judge.must(checks.expect_param_absent(attempt.outcome.params, "state", req="OAUTH-4.1.2-2"))
+    attempt, _, _ = _authorize(target, client, params)
+    judge.must(checks.expect_par_created(attempt.par, req="OAUTH-4.1.2-2"), stop=True)
+    outcome = attempt.outcome
+    judge.must(checks.expect_callback_param(outcome.params, "code", req="OAUTH-4.1.2-2"), stop=True)
+    judge.must(checks.expect_param_absent(outcome.params, "state", req="OAUTH-4.1.2-2"))
 
 
 @pytest.mark.negative
@@ -255,8 +261,15 @@ def test_without_nonce(target: TargetContext, client: Client, judge: Judge) -> N
     """The pushed request carries no nonce. Passing means the flow succeeds and the id_token
     carries no nonce (OpenID Connect Core 2: nonce is echoed only when it was sent)."""
     params = flows.authorization_params(client, jose.pkce_s256(), flows.new_state(), None)
-    _, claims = _flow_with(target, client, judge, params, "OIDC-2-2")
-    judge.must(checks.expect_param_absent(claims, "nonce", req="OIDC-2-2"))
+    attempt, pkce, dpop = _authorize(target, client, params)
+    judge.must(checks.expect_par_created(attempt.par, req="OIDC-2-2"), stop=True)
+    judge.must(
+        checks.expect_callback_param(attempt.outcome.params, "code", req="OIDC-2-2"), stop=True
+    )
+    code = attempt.outcome.params["code"]
+    token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
+    judge.must(checks.expect_token_response(token, req="OIDC-2-2"), stop=True)
+    judge.must(checks.expect_param_absent(_id_token_claims(token), "nonce", req="OIDC-2-2"))
 
 
 @pytest.mark.negative
@@ -268,4 +281,11 @@ def test_scope_order_does_not_matter(target: TargetContext, client: Client, judg
         client, jose.pkce_s256(), flows.new_state(), flows.new_state()
     )
     params["scope"] = " ".join(reversed(params["scope"].split()))
-    _flow_with(target, client, judge, params, "OAUTH-3.3-1")
+    attempt, pkce, dpop = _authorize(target, client, params)
+    judge.must(checks.expect_par_created(attempt.par, req="OAUTH-3.3-1"), stop=True)
+    judge.must(
+        checks.expect_callback_param(attempt.outcome.params, "code", req="OAUTH-3.3-1"), stop=True
+    )
+    code = attempt.outcome.params["code"]
+    token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
+    judge.must(checks.expect_token_response(token, req="OAUTH-3.3-1"))
