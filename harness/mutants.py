@@ -4,9 +4,12 @@ For each mutant of ``harness/targets/mutants.toml`` a reference target with that
 started and the tests that must catch it are run against it. A mutant is *killed* when each of
 those tests (in every variant it applies to) ends FAILED, or WARNING for a SHOULD, on one of the
 requirements the mutant breaks: a test that fails for another reason, or ends in ERROR, does not
-count. Mutants whose tests do not include the happy flow also run it, and it must pass: the
-mutant target is otherwise healthy. The honest target runs the whole plan on the same run: any
-test that does not pass there is a false failure.
+count. Mutants whose tests do not include the happy flow also run it, and it must not end in
+ERROR: the mutant target otherwise works (it may show the same defect there). ``sanity = false``
+waives this for a defect that leaves the happy flow nothing to run against, such as a discovery
+document without a PAR endpoint. The
+honest target runs the whole plan on the same run: any test that does not pass there is a false
+failure.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class Mutant:
     kills: tuple[str, ...]
     how: str
     mutations: tuple[str, ...]
+    # False when the defect itself leaves the flows nothing to run against (say, no PAR
+    # endpoint): the happy flow cannot then be the mutant's health check and is not run.
+    sanity: bool = True
 
 
 def load_mutants() -> list[Mutant]:
@@ -49,6 +55,7 @@ def load_mutants() -> list[Mutant]:
             kills=tuple(m["kills"]),
             how=m["how"],
             mutations=tuple(m.get("mutations", [m["name"]])),
+            sanity=bool(m.get("sanity", True)),
         )
         for m in tomllib.loads(text)["mutant"]
     ]
@@ -131,10 +138,16 @@ def judge_mutant(mutant: Mutant, doc: dict[str, Any]) -> tuple[bool, str, dict[s
                 f"{' or '.join(mutant.breaks)}: {test.get('reason', '')}",
                 verdicts,
             )
-    sanity = [t for t in tests if _matches(t["id"], HAPPY) and t not in expected]
-    broken = [t for t in sanity if t["outcome"] not in ("passed", "skipped")]
+    # The mutant target must otherwise work: its happy flow may show the defect too (FAILED),
+    # but it must not end in ERROR, which would mean the mutant broke more than one thing.
+    sanity = [t for t in tests if mutant.sanity and _matches(t["id"], HAPPY) and t not in expected]
+    broken = [t for t in sanity if t["outcome"] == "error"]
     if broken:
-        return False, f"the sanity happy flow did not pass: {broken[0]['id']}", verdicts
+        return (
+            False,
+            f"the mutant target is broken: {broken[0]['id']}: {broken[0]['reason']}",
+            verdicts,
+        )
     return True, f"caught by {len(ran)} test run(s)", verdicts
 
 
@@ -145,7 +158,7 @@ def run_mutant(mutant: Mutant, out: Path) -> MutantResult:
         target = start_reference_target(Path(tmp) / "target", mutations=mutant.mutations)
         try:
             selectors = list(mutant.kills)
-            if not any(k.startswith(HAPPY) for k in selectors):
+            if mutant.sanity and not any(k.startswith(HAPPY) for k in selectors):
                 selectors.append(HAPPY)
             doc = run_plan(
                 ["--target-config", str(target.config_path)], selectors, out / mutant.name
@@ -170,7 +183,7 @@ def run_mutants(out: Path, only: list[str] | None = None, workers: int = 2) -> d
         baseline = baseline_job.result()
     false_failures = [
         t["id"] for t in baseline["tests"] if t["outcome"] not in ("passed", "skipped")
-    ]
+    ] or ([] if baseline["tests"] else ["the honest target's run produced no results"])
     killed = sum(r.killed for r in results)
     document = {
         "score": killed / len(results) if results else 1.0,

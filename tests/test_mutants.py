@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import subprocess
@@ -95,7 +96,18 @@ def test_a_kill_needs_a_failure_on_the_broken_requirement() -> None:
 def test_a_kill_needs_a_healthy_mutant_otherwise() -> None:
     caught = _test("s/t.py::test_x[v]", "failed", ("PAR-2.2-1",))
     killed, reason, _ = judge_mutant(MUTANT, _doc(caught, _test(f"{HAPPY}[v]", "error")))
-    assert not killed and "sanity" in reason
+    assert not killed and "broken" in reason
+    # the happy flow noticing the same defect is fine
+    assert judge_mutant(MUTANT, _doc(caught, _test(f"{HAPPY}[v]", "failed", ("PAR-2.2-1",))))[0]
+
+
+def test_sanity_false_waives_the_happy_flow_but_not_the_kill() -> None:
+    """A mutant that leaves the flows nothing to run against is judged on its tests alone."""
+    waived = dataclasses.replace(MUTANT, sanity=False)
+    caught = _test("s/t.py::test_x[v]", "failed", ("PAR-2.2-1",))
+    assert judge_mutant(waived, _doc(caught))[0]
+    assert judge_mutant(waived, _doc(caught, _test(f"{HAPPY}[v]", "error")))[0]
+    assert not judge_mutant(waived, _doc(_test("s/t.py::test_x[v]", "error")))[0]
 
 
 @pytest.mark.slow

@@ -303,10 +303,11 @@ def attempt_authorization(
         or not isinstance(body.get("request_uri"), str)
     ):
         return Attempt(par, None)
+    url = authorization_url(
+        target.discovery, front_client_id or client.client_id, body["request_uri"]
+    )
     front = target.browser.attempt(
-        authorization_url(
-            target.discovery, front_client_id or client.client_id, body["request_uri"]
-        ),
+        url + extra_query,
         redirect_uri or client.config.redirect_uri,
         target.config.browser.login,
         deny_on=deny_on,

@@ -221,28 +221,28 @@ export const MUTATIONS = {
   // @traffic-mutations (keep this marker: new entries go below it)
 
   // --- discovery metadata (each rewrites one member of the discovery document) ---
-  metadata_issuer_mismatch: () => rewriteJson(DISCOVERY, (m) => ({ ...m, issuer: 'https://attacker.example' })),
-  metadata_without_par_endpoint: () => rewriteJson(DISCOVERY, (m) => { delete m.pushed_authorization_request_endpoint; return m; }),
-  metadata_par_endpoint_http: () => rewriteJson(DISCOVERY, (m) => ({
+  metadata_issuer_mismatch: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, issuer: 'https://attacker.example' })),
+  metadata_without_par_endpoint: () => rewriteJson('/.well-known/openid-configuration', (m) => { delete m.pushed_authorization_request_endpoint; return m; }),
+  metadata_par_endpoint_http: () => rewriteJson('/.well-known/openid-configuration', (m) => ({
     ...m, pushed_authorization_request_endpoint: m.pushed_authorization_request_endpoint.replace(/^https:/, 'http:'),
   })),
-  metadata_par_not_required: () => rewriteJson(DISCOVERY, (m) => ({ ...m, require_pushed_authorization_requests: false })),
-  metadata_pkce_plain_only: () => rewriteJson(DISCOVERY, (m) => ({ ...m, code_challenge_methods_supported: ['plain'] })),
-  metadata_hybrid_response_types: () => rewriteJson(DISCOVERY, (m) => ({ ...m, response_types_supported: ['code id_token', 'id_token'] })),
-  metadata_iss_parameter_unsupported: () => rewriteJson(DISCOVERY, (m) => ({ ...m, authorization_response_iss_parameter_supported: false })),
-  metadata_client_secret_basic: () => rewriteJson(DISCOVERY, (m) => ({
+  metadata_par_not_required: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, require_pushed_authorization_requests: false })),
+  metadata_pkce_plain_only: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, code_challenge_methods_supported: ['plain'] })),
+  metadata_hybrid_response_types: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, response_types_supported: ['code id_token', 'id_token'] })),
+  metadata_iss_parameter_unsupported: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, authorization_response_iss_parameter_supported: false })),
+  metadata_client_secret_basic: () => rewriteJson('/.well-known/openid-configuration', (m) => ({
     ...m, token_endpoint_auth_methods_supported: [...m.token_endpoint_auth_methods_supported, 'client_secret_basic'],
   })),
-  metadata_id_token_alg_rs256: () => rewriteJson(DISCOVERY, (m) => ({
+  metadata_id_token_alg_rs256: () => rewriteJson('/.well-known/openid-configuration', (m) => ({
     ...m, id_token_signing_alg_values_supported: [...m.id_token_signing_alg_values_supported, 'RS256'],
   })),
-  metadata_client_auth_alg_hs256: () => rewriteJson(DISCOVERY, (m) => ({
+  metadata_client_auth_alg_hs256: () => rewriteJson('/.well-known/openid-configuration', (m) => ({
     ...m, token_endpoint_auth_signing_alg_values_supported: [...m.token_endpoint_auth_signing_alg_values_supported, 'HS256'],
   })),
-  metadata_without_mtls_bound_tokens: () => rewriteJson(DISCOVERY, (m) => { delete m.tls_client_certificate_bound_access_tokens; return m; }),
-  metadata_without_dpop_algs: () => rewriteJson(DISCOVERY, (m) => { delete m.dpop_signing_alg_values_supported; return m; }),
-  metadata_scopes_as_string: () => rewriteJson(DISCOVERY, (m) => ({ ...m, scopes_supported: m.scopes_supported.join(' ') })),
-  metadata_unknown_member: () => rewriteJson(DISCOVERY, (m) => ({ ...m, pushed_authorisation_request_endpoint: m.pushed_authorization_request_endpoint })),
+  metadata_without_mtls_bound_tokens: () => rewriteJson('/.well-known/openid-configuration', (m) => { delete m.tls_client_certificate_bound_access_tokens; return m; }),
+  metadata_without_dpop_algs: () => rewriteJson('/.well-known/openid-configuration', (m) => { delete m.dpop_signing_alg_values_supported; return m; }),
+  metadata_scopes_as_string: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, scopes_supported: m.scopes_supported.join(' ') })),
+  metadata_unknown_member: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, pushed_authorisation_request_endpoint: m.pushed_authorization_request_endpoint })),
 
   // --- PAR ---
   par_request_uri_low_entropy: () => {
@@ -272,20 +272,30 @@ export const MUTATIONS = {
     patchFind(provider.PushedAuthorizationRequest, (par) => { par.consumed = undefined; });
     return passThrough();
   },
-  request_uri_consumed_on_first_load: ({ provider }) => async (ctx, next) => {
-    await next();
-    const uri = new URLSearchParams(ctx.querystring).get('request_uri');
-    if (ctx.method === 'GET' && ctx.path === '/auth' && uri && ctx.status === 303) {
-      const id = uri.split(':').pop();
-      const par = await provider.PushedAuthorizationRequest.find(id, { ignoreExpiration: true });
-      await par?.consume();
-    }
+  // A server that uses up the request_uri when the login page first loads: any later visit
+  // (a reload, a second browser) is refused, although the first login can still complete.
+  request_uri_consumed_on_first_load: () => {
+    const loaded = new Set();
+    return (ctx, next) => {
+      const uri = new URLSearchParams(ctx.querystring).get('request_uri');
+      if (ctx.method === 'GET' && ctx.path === '/auth' && uri) {
+        if (loaded.has(uri)) {
+          ctx.status = 400;
+          ctx.type = 'html';
+          ctx.body = '<h1>oops! something went wrong</h1><pre>error: invalid_request_uri</pre>';
+          return undefined;
+        }
+        loaded.add(uri);
+      }
+      return next();
+    };
   },
   request_uri_any_client: ({ provider }) => rewriteQuery('/auth', async (q) => {
     const uri = q.get('request_uri');
     if (!uri) return;
     const par = await provider.PushedAuthorizationRequest.find(uri.split(':').pop(), { ignoreExpiration: true });
-    if (par && par.clientId && par.clientId !== q.get('client_id')) q.set('client_id', par.clientId);
+    const owner = par?.request ? decodeJwt(par.request).client_id : undefined;
+    if (owner && owner !== q.get('client_id')) q.set('client_id', owner);
   }),
 
   // --- authorization request ---
