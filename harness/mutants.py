@@ -159,7 +159,8 @@ def run_mutant(mutant: Mutant, out: Path) -> MutantResult:
         try:
             selectors = list(mutant.kills)
             if mutant.sanity and not any(k.startswith(HAPPY) for k in selectors):
-                selectors.append(HAPPY)
+                # one variant is enough to show the mutant target otherwise works
+                selectors.append(f"{HAPPY}[{target.config().variants[0].name}]")
             doc = run_plan(
                 ["--target-config", str(target.config_path)], selectors, out / mutant.name
             )

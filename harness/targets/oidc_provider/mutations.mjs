@@ -139,6 +139,23 @@ function patchFind(Model, change) {
 
 const passThrough = () => (ctx, next) => next();
 
+// While a token request is served, remember what its form carried (in `seen`), then forget.
+function duringTokenRequest(capture) {
+  return async (ctx, next) => {
+    if (!(ctx.method === 'POST' && ctx.path === '/token')) return next();
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    const params = querystring.parse(Buffer.concat(chunks).toString());
+    ctx.request.body = params;
+    const keys = capture(params);
+    try {
+      return await next();
+    } finally {
+      for (const key of keys) delete seen[key];
+    }
+  };
+}
+
 // Replace a value the server issues by a low-entropy alias on the way out, and the alias by
 // the real value on the way back in, so the flow still works.
 function aliasing(prefix) {
@@ -357,18 +374,24 @@ export const MUTATIONS = {
   }),
   pkce_verifier_not_required: ({ provider }) => {
     patchFind(provider.AuthorizationCode, (code) => {
-      if (!seen.verifier) {
+      if (seen.inTokenRequest && !seen.verifier) {
         code.codeChallenge = undefined;
         code.codeChallengeMethod = undefined;
       }
     });
-    return rewriteForm('/token', (p) => { seen.verifier = p.code_verifier; return p; });
+    return duringTokenRequest((p) => {
+      Object.assign(seen, { inTokenRequest: true, verifier: p.code_verifier });
+      return ['inTokenRequest', 'verifier'];
+    });
   },
   pkce_verifier_not_checked: ({ provider }) => {
     patchFind(provider.AuthorizationCode, (code) => {
       if (seen.verifier) code.codeChallenge = s256(seen.verifier);
     });
-    return rewriteForm('/token', (p) => { seen.verifier = p.code_verifier; return p; });
+    return duringTokenRequest((p) => {
+      seen.verifier = p.code_verifier;
+      return ['verifier'];
+    });
   },
 
   // --- authorization codes ---
@@ -377,16 +400,19 @@ export const MUTATIONS = {
     return passThrough();
   },
   code_reuse_keeps_tokens: ({ provider }) => {
-    provider.AccessToken.revokeByGrantId = async () => {};
+    // The in-memory store drops every token of a grant on any revokeByGrantId: silence them all.
+    for (const Model of [provider.AccessToken, provider.AuthorizationCode, provider.RefreshToken]) {
+      Model.revokeByGrantId = async () => {};
+    }
     return passThrough();
   },
   code_not_bound_to_client: ({ provider }) => {
     const rebind = (entity) => { if (seen.tokenClient) entity.clientId = seen.tokenClient; };
     patchFind(provider.AuthorizationCode, rebind);
     patchFind(provider.Grant, rebind);
-    return rewriteForm('/token', (p) => {
-      seen.tokenClient = p.grant_type === 'authorization_code' ? p.client_id : undefined;
-      return p;
+    return duringTokenRequest((p) => {
+      if (p.grant_type === 'authorization_code') seen.tokenClient = p.client_id;
+      return ['tokenClient'];
     });
   },
   code_low_entropy: ({ redirectUris }) => {

@@ -77,9 +77,11 @@ def test_code_of_another_client_refused(
     target: TargetContext, client: Client, client2: Client, judge: Judge
 ) -> None:
     """Client 1's code is redeemed by client 2, authenticated with its own credentials (and
-    certificate, and its own DPoP key). Passing means HTTP 400 invalid_grant."""
-    code, pkce = _authorize(target, client, _dpop(client))
-    stolen = flows.redeem_code(client2, target.discovery, code, pkce.verifier, dpop=_dpop(client2))
+    certificate). With DPoP, client 2 presents client 1's DPoP key, so that only the client
+    binding can stop it. Passing means HTTP 400 invalid_grant."""
+    dpop = _dpop(client)
+    code, pkce = _authorize(target, client, dpop)
+    stolen = flows.redeem_code(client2, target.discovery, code, pkce.verifier, dpop=dpop)
     judge.must(
         checks.expect_oauth_error(stolen, ["invalid_grant"], statuses=(400,), req="OAUTH-4.1.3-1")
     )
