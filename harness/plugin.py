@@ -249,7 +249,7 @@ def reference_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refer
         running.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest) -> TargetContext:
     """The target under test (discovery and JWKS are fetched once per run)."""
     session = _session(request.config)
@@ -268,6 +268,17 @@ def client(request: pytest.FixtureRequest, variant: VariantConfig) -> Client:
 def client2(request: pytest.FixtureRequest, variant: VariantConfig) -> Client:
     """The variant's second client, for cross-client tests."""
     return _session(request.config).client(variant.client2)
+
+
+@pytest.fixture(scope="session")
+def clients(request: pytest.FixtureRequest) -> dict[str, tuple[Client, Client]]:
+    """Every variant's two clients, by variant name, for set-up shared across variants (for
+    example one wait for the codes of all variants to expire)."""
+    session = _session(request.config)
+    return {
+        v.name: (session.client(v.client), session.client(v.client2))
+        for v in session.config.variants
+    }
 
 
 @pytest.fixture

@@ -8,12 +8,14 @@ from harness.evidence import Exchange
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Attempt,
+    Collected,
     Discovery,
     Tokens,
     attempt_authorization,
     authorization_params,
     authorization_url,
     call_resource,
+    collecting,
     decode_jwt,
     discover,
     fetch_jwks,
@@ -33,6 +35,7 @@ from harness.flows.target import TargetContext
 __all__ = [
     "Attempt",
     "Client",
+    "Collected",
     "Discovery",
     "DpopSession",
     "Exchange",
@@ -42,6 +45,7 @@ __all__ = [
     "authorization_params",
     "authorization_url",
     "call_resource",
+    "collecting",
     "decode_jwt",
     "discover",
     "fetch_jwks",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -12,7 +14,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from harness import jose
 from harness.browser import AuthorizationResponse, Browser
 from harness.config import LoginPage, ResourceConfig
-from harness.evidence import Exchange, Note, decode_jwt_parts, record
+from harness.evidence import (
+    Evidence,
+    Exchange,
+    Note,
+    Recorder,
+    decode_jwt_parts,
+    record,
+    recording,
+)
 from harness.flows.client import Client, DpopSession
 from harness.net import HttpClient
 from harness.verdict import NotTestable
@@ -331,3 +341,24 @@ def wait(seconds: float, why: str) -> None:
     record(Note("wait", f"waiting {seconds:.0f} s for {why}"))
     print(f"\nfapi-harness: waiting {seconds:.0f} s for {why}", file=sys.stderr, flush=True)
     time.sleep(seconds)
+
+
+@dataclass
+class Collected:
+    """Evidence gathered outside a test (shared set-up), to be attached to the test using it."""
+
+    items: list[Evidence]
+
+    def attach(self) -> None:
+        """Add the gathered evidence to the running test's evidence."""
+        for item in self.items:
+            record(item)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[Collected]:
+    """Gather the evidence of the block apart, for ``Collected.attach`` in the test it serves."""
+    box = Collected([])
+    with recording(Recorder()) as recorder:
+        yield box
+    box.items = list(recorder.items)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from harness import checks, flows, jose
+from harness.config import VariantConfig
 from harness.flows import Client, DpopSession, TargetContext
-from harness.verdict import Judge
+from harness.verdict import Judge, NotTestable
 
 
 def _dpop(client: Client) -> DpopSession | None:
@@ -54,16 +57,57 @@ def test_code_used_twice(target: TargetContext, client: Client, judge: Judge) ->
     )
 
 
+@dataclass
+class AgedCode:
+    """A code obtained before the shared wait, with what its redemption needs."""
+
+    code: str
+    pkce: jose.Pkce
+    dpop: DpopSession | None
+    evidence: flows.Collected
+
+
+@pytest.fixture(scope="module")
+def expired_codes(
+    target: TargetContext, clients: dict[str, tuple[Client, Client]]
+) -> dict[str, AgedCode | str]:
+    """One code for every variant, then a single wait for all of them to expire (so the wait
+    is paid once per run, not once per variant). A variant whose code could not be obtained maps
+    to the reason."""
+    aged: dict[str, AgedCode | str] = {}
+    for name, (client, _) in clients.items():
+        with flows.collecting() as evidence:
+            dpop = _dpop(client)
+            try:
+                code, pkce = _authorize(target, client, dpop)
+            except NotTestable as exc:
+                aged[name] = str(exc)
+                continue
+        aged[name] = AgedCode(code, pkce, dpop, evidence)
+    flows.wait(target.config.timeouts.code_expiry_wait, "the authorization codes to expire")
+    return aged
+
+
 @pytest.mark.negative
 @pytest.mark.slow
 @pytest.mark.requirement("FAPI2SP-5.3.2.1-11")
-def test_expired_code_refused(target: TargetContext, client: Client, judge: Judge) -> None:
+def test_expired_code_refused(
+    target: TargetContext,
+    client: Client,
+    variant: VariantConfig,
+    expired_codes: dict[str, AgedCode | str],
+    judge: Judge,
+) -> None:
     """A code is redeemed only after the wait configured as timeouts.code_expiry_wait (62 s by
-    default: codes may live at most 60 s). Passing means HTTP 400 invalid_grant."""
-    dpop = _dpop(client)
-    code, pkce = _authorize(target, client, dpop)
-    flows.wait(target.config.timeouts.code_expiry_wait, "the authorization code to expire")
-    late = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
+    default: codes may live at most 60 s). The codes of all variants are obtained first and age
+    together. Passing means HTTP 400 invalid_grant."""
+    aged = expired_codes[variant.name]
+    if isinstance(aged, str):
+        raise NotTestable(aged)
+    aged.evidence.attach()
+    late = flows.redeem_code(
+        client, target.discovery, aged.code, aged.pkce.verifier, dpop=aged.dpop
+    )
     judge.must(
         checks.expect_oauth_error(
             late, ["invalid_grant"], statuses=(400,), req="FAPI2SP-5.3.2.1-11"
@@ -77,11 +121,19 @@ def test_code_of_another_client_refused(
     target: TargetContext, client: Client, client2: Client, judge: Judge
 ) -> None:
     """Client 1's code is redeemed by client 2, authenticated with its own credentials (and
-    certificate). With DPoP, client 2 presents client 1's DPoP key, so that only the client
-    binding can stop it. Passing means HTTP 400 invalid_grant."""
+    certificate), with everything else as client 1 would send it: the same redirect_uri and, with
+    DPoP, client 1's DPoP key, so that only the client binding can stop it. Passing means HTTP
+    400 invalid_grant."""
     dpop = _dpop(client)
     code, pkce = _authorize(target, client, dpop)
-    stolen = flows.redeem_code(client2, target.discovery, code, pkce.verifier, dpop=dpop)
+    stolen = flows.redeem_code(
+        client2,
+        target.discovery,
+        code,
+        pkce.verifier,
+        dpop=dpop,
+        extra={"redirect_uri": client.config.redirect_uri},
+    )
     judge.must(
         checks.expect_oauth_error(stolen, ["invalid_grant"], statuses=(400,), req="OAUTH-4.1.3-1")
     )
