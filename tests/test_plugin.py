@@ -101,32 +101,8 @@ def _closed_port() -> int:
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run SUITE once, in its own process, against a target that is not there."""
     folder = tmp_path_factory.mktemp("plugin")
-    key = ECKey.generate_key("P-256", private=True)
-    (folder / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
-    data = minimal_config(issuer=f"https://127.0.0.1:{_closed_port()}")
-    data["timeouts"] = {"connect": 2, "read": 2}
-    (folder / "target.toml").write_text(tomli_w.dumps(data))
-    (folder / "test_suite.py").write_text(SUITE)
     report = folder / "report"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "test_suite.py",
-            "-p",
-            "no:cacheprovider",
-            "--target-config",
-            "target.toml",
-            "--report-dir",
-            str(report),
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _run_suite(folder, SUITE, "--report-dir", str(report))
     document = json.loads((report / "results.json").read_text())
     return {"doc": document, "run": run, "report": report}
 
