@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness.targets.reference import start_reference_target
+from harness.targets.reference import TargetStartError, start_reference_target
 
 HAPPY = "suites/fapi2_sp/happy/test_happy_flow.py::test_happy_flow"
 
@@ -155,7 +155,11 @@ def run_mutant(mutant: Mutant, out: Path) -> MutantResult:
     """Start the mutant target, run its expected tests (and the sanity flow), judge."""
     begin = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
-        target = start_reference_target(Path(tmp) / "target", mutations=mutant.mutations)
+        try:
+            target = start_reference_target(Path(tmp) / "target", mutations=mutant.mutations)
+        except TargetStartError as exc:
+            reason = f"the mutant target did not start: {exc}"
+            return MutantResult(mutant, False, reason, {}, time.monotonic() - begin)
         try:
             selectors = list(mutant.kills)
             if mutant.sanity and not any(k.startswith(HAPPY) for k in selectors):

@@ -316,15 +316,17 @@ def _read_ready(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
 def start_reference_target(
     workdir: Path | None = None,
     *,
-    timeout: float = 30.0,
+    timeout: float = 20.0,
     stop_with_parent: bool = True,
     mutations: tuple[str, ...] = (),
+    attempts: int = 2,
 ) -> ReferenceTarget:
     """Generate fresh material, start the server on free ports and wait until it is ready.
 
     With ``workdir`` None a temporary folder is used and removed on stop. With
     ``stop_with_parent`` the server ends when this Python process ends. ``mutations`` names
     deliberate defects (see ``mutations.mjs``) for the mutant corpus; the honest target has none.
+    A start that does not become ready is stopped and tried again on new ports (``attempts``).
     """
     node = shutil.which("node")
     if node is None:
@@ -333,6 +335,26 @@ def start_reference_target(
     owns = workdir is None
     work = Path(tempfile.mkdtemp(prefix="fapi-target-")) if workdir is None else workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    for attempt in range(1, attempts + 1):
+        try:
+            target = _launch(node, folder, work, timeout, stop_with_parent, mutations)
+        except TargetStartError as exc:
+            failures.append(f"attempt {attempt}: {exc}")
+            continue
+        target._owns_workdir = owns
+        return target
+    raise TargetStartError("\n".join(failures))
+
+
+def _launch(
+    node: str,
+    folder: Path,
+    work: Path,
+    timeout: float,
+    stop_with_parent: bool,
+    mutations: tuple[str, ...],
+) -> ReferenceTarget:
     port = _free_port()
     settings = generate_material(work, port, f"https://127.0.0.1:{_free_port()}/cb")
     if stop_with_parent:
@@ -345,6 +367,7 @@ def start_reference_target(
         proc = subprocess.Popen(
             [node, str(folder / "server.mjs"), str(work / "settings.json")],
             cwd=folder,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -356,11 +379,9 @@ def start_reference_target(
         process=proc,
         config_path=work / "target.toml",
         startup_s=0.0,
-        _owns_workdir=owns,
     )
     ready = _read_ready(proc, timeout)
     if not ready:
-        target._owns_workdir = False
         target.stop()
         log_text = (work / "server.log").read_text(encoding="utf-8", errors="replace")
         what = (
