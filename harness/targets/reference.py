@@ -37,7 +37,8 @@ from joserfc.jwk import ECKey
 
 from harness.config import TargetConfig, load_config
 
-PACKAGE_FILES = ("package.json", "package-lock.json", "server.mjs", "mutations.mjs")
+NPM_FILES = ("package.json", "package-lock.json")
+APP_FILES = ("server.mjs", "mutations.mjs")
 # (variant name, auth method, sender constraint, client id prefix)
 VARIANTS: tuple[tuple[str, str, str, str], ...] = (
     ("private_key_jwt-dpop", "private_key_jwt", "dpop", "pkjwt-dpop"),
@@ -64,17 +65,30 @@ def cache_dir() -> Path:
     return Path(base)
 
 
+def _write_once(dest: Path, data: bytes) -> None:
+    """Write a file atomically unless it already holds ``data`` (starts may run in parallel)."""
+    if dest.exists() and dest.read_bytes() == data:
+        return
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_bytes(data)
+    tmp.replace(dest)
+
+
 def install_target(quiet: bool = True) -> Path:
-    """Install the pinned npm packages once (``npm ci``); return the folder to run from."""
+    """Install the pinned npm packages once (``npm ci``), and this version of the server's own
+    files in a folder named after their content (so checkouts of different versions never
+    swap files under each other); return the folder to run ``server.mjs`` from."""
     src = _package_dir()
     lock = (src / "package-lock.json").read_bytes()
     folder = cache_dir() / f"oidc-provider-{hashlib.sha256(lock).hexdigest()[:12]}"
     folder.mkdir(parents=True, exist_ok=True)
-    for name in PACKAGE_FILES:
-        data = (src / name).read_bytes()
-        dest = folder / name
-        if not dest.exists() or dest.read_bytes() != data:
-            dest.write_bytes(data)
+    for name in NPM_FILES:
+        _write_once(folder / name, (src / name).read_bytes())
+    app = hashlib.sha256(b"".join((src / name).read_bytes() for name in APP_FILES)).hexdigest()
+    app_dir = folder / f"app-{app[:12]}"
+    app_dir.mkdir(exist_ok=True)
+    for name in APP_FILES:
+        _write_once(app_dir / name, (src / name).read_bytes())
     if not (folder / "node_modules" / "oidc-provider" / "package.json").is_file():
         npm = shutil.which("npm")
         if npm is None:
@@ -88,7 +102,7 @@ def install_target(quiet: bool = True) -> Path:
         )
         if proc.returncode != 0:
             raise TargetStartError(f"npm ci failed in {folder}:\n{proc.stderr}")
-    return folder
+    return app_dir
 
 
 def _free_port() -> int:
