@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import checks, jose
+from harness import checks, flows, jose
 from harness.config import VariantConfig
 from harness.flows import Client, TargetContext
 from harness.verdict import Judge
@@ -29,6 +29,12 @@ ACCEPTED_BY_SERVER = (
     "introspection_endpoint_auth_signing_alg_values_supported",
     "revocation_endpoint_auth_signing_alg_values_supported",
 )
+
+
+@pytest.fixture(autouse=True)
+def _discovery_as_evidence(target: TargetContext) -> None:
+    """Every test here judges the discovery exchange of the run: show it in each test."""
+    flows.Collected([target.discovery.exchange]).attach()
 
 
 @pytest.mark.negative
