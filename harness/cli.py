@@ -130,7 +130,7 @@ def cmd_target_stop(ns: argparse.Namespace, extra: list[str]) -> int:
 def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports") / "mutants")
     try:
-        doc = run_mutants(out, ns.only, ns.workers)
+        doc = run_mutants(out, ns.only, ns.workers, ns.honest_results)
     except ValueError as exc:
         print(f"fapi-harness: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     mutants.add_argument("--out", type=Path, help="write mutants.json here")
     mutants.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
     mutants.add_argument("--workers", type=int, default=2, help="mutants run at once (default 2)")
+    mutants.add_argument(
+        "--honest-results",
+        type=Path,
+        help="results.json of a whole-plan run against the honest target (skips running it again)",
+    )
     mutants.set_defaults(func=cmd_mutants)
     target = sub.add_parser("target", help="start or stop the embedded reference target")
     tsub = target.add_subparsers(dest="action", required=True)

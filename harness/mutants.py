@@ -174,8 +174,15 @@ def run_mutant(mutant: Mutant, out: Path) -> MutantResult:
     return MutantResult(mutant, killed, reason, verdicts, time.monotonic() - begin)
 
 
-def run_mutants(out: Path, only: list[str] | None = None, workers: int = 2) -> dict[str, Any]:
-    """Run the honest baseline and every (or the named) mutant; write ``mutants.json``."""
+def run_mutants(
+    out: Path,
+    only: list[str] | None = None,
+    workers: int = 2,
+    honest_results: Path | None = None,
+) -> dict[str, Any]:
+    """Run the honest baseline and every (or the named) mutant; write ``mutants.json``.
+    ``honest_results`` names the results.json of a whole-plan run against the honest target
+    made for the same change (the demo, say), to use instead of running the plan again."""
     begin = time.monotonic()
     mutants = [m for m in load_mutants() if not only or m.name in only]
     unknown = sorted(set(only or []) - {m.name for m in mutants})
@@ -183,9 +190,19 @@ def run_mutants(out: Path, only: list[str] | None = None, workers: int = 2) -> d
         raise ValueError(f"unknown mutant(s): {', '.join(unknown)}")
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        baseline_job = pool.submit(run_plan, ["--reference-target"], [], out / "honest")
+        baseline_job = (
+            None
+            if honest_results is not None
+            else pool.submit(run_plan, ["--reference-target"], [], out / "honest")
+        )
         results = list(pool.map(lambda m: run_mutant(m, out), mutants))
-        baseline = baseline_job.result()
+        baseline = (
+            baseline_job.result()
+            if baseline_job is not None
+            else json.loads(honest_results.read_text())
+            if honest_results and honest_results.is_file()
+            else {"tests": []}
+        )
     false_failures = [
         t["id"] for t in baseline["tests"] if t["outcome"] not in ("passed", "skipped")
     ] or ([] if baseline["tests"] else ["the honest target's run produced no results"])

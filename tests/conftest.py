@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +53,35 @@ def minimal_config(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+def run_env(tmp: Path) -> dict[str, str]:
+    """The environment for a harness run whose every temporary folder (target material,
+    browser profile) lands under ``tmp``, so its processes can be found by that path alone."""
+    (tmp / "tmp").mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(tmp / "tmp")}
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One run of `fapi-harness demo` (the whole plan against the honest reference target),
+    shared by the end-to-end tests and the mutant run's honest baseline."""
+    tmp = tmp_path_factory.mktemp("demo")
+    out = tmp / "run"
+    begin = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "demo", "--out", str(out)],
+        env=run_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    results = out / "results.json"
+    return {
+        "proc": proc,
+        "out": out,
+        "tmp": tmp,
+        "wall_s": time.monotonic() - begin,
+        "doc": json.loads(results.read_text()) if results.is_file() else {"tests": []},
+    }

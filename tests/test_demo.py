@@ -8,7 +8,6 @@ finished run nor one stopped with Ctrl-C leaves a server or a browser behind.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -19,43 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 
+from tests.conftest import run_env
 from tests.procs import pids_mentioning
 
 CLI = [sys.executable, "-m", "harness.cli"]
 PRIVATE = re.compile(rb'BEGIN ([A-Z]+ )?PRIVATE KEY|"d" *: *"[A-Za-z0-9_-]{20,}')
-
-
-def _env(tmp: Path) -> dict[str, str]:
-    # Every temporary folder of the run (target material, browser profile) lands under tmp,
-    # so the processes of this run can be found by that path alone.
-    (tmp / "tmp").mkdir(exist_ok=True)
-    return {**os.environ, "TMPDIR": str(tmp / "tmp")}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("demo")
-    out = tmp / "run"
-    begin = time.monotonic()
-    proc = subprocess.run(
-        [*CLI, "demo", "--out", str(out)],
-        env=_env(tmp),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return {
-        "proc": proc,
-        "out": out,
-        "tmp": tmp,
-        "wall_s": time.monotonic() - begin,
-        "doc": json.loads((out / "results.json").read_text())
-        if (out / "results.json").is_file()
-        else {},
-    }
 
 
 def test_demo_exits_cleanly_and_says_where_the_report_is(demo: dict[str, Any]) -> None:
@@ -120,7 +88,7 @@ def test_nothing_is_left_running(demo: dict[str, Any]) -> None:
 def test_ctrl_c_stops_the_run_and_leaves_nothing_behind(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*CLI, "demo", "--out", str(tmp_path / "run")],
-        env=_env(tmp_path),
+        env=run_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

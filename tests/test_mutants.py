@@ -111,9 +111,16 @@ def test_sanity_false_waives_the_happy_flow_but_not_the_kill() -> None:
 
 
 @pytest.mark.slow
-def test_every_mutant_is_killed_and_the_honest_target_passes(tmp_path: Path) -> None:
+def test_every_mutant_is_killed_and_the_honest_target_passes(
+    tmp_path: Path, demo: dict[str, Any]
+) -> None:
+    """Every mutant is killed; the honest baseline is this session's demo run of the plan."""
+    honest = demo["out"] / "results.json"
     run = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "mutants", "--out", str(tmp_path)],
+        [
+            *(sys.executable, "-m", "harness.cli", "mutants", "--out", str(tmp_path)),
+            *("--honest-results", str(honest)),
+        ],
         capture_output=True,
         text=True,
         timeout=1200,
