@@ -76,9 +76,14 @@ class HttpClient:
         *,
         headers: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
+        header_list: list[tuple[str, str]] | None = None,
     ) -> Exchange:
-        """Send one request; return the recorded exchange or raise ``TransportFailure``."""
-        request = self._client.build_request(method, url, headers=headers, data=form)
+        """Send one request; return the recorded exchange or raise ``TransportFailure``.
+        ``header_list`` pairs are sent after ``headers``, repeated names included."""
+        sent: dict[str, str] | list[tuple[str, str]] | None = headers
+        if header_list:
+            sent = [*(headers or {}).items(), *header_list]
+        request = self._client.build_request(method, url, headers=sent, data=form)
         body = request.read().decode("utf-8", errors="replace")
         exchange = Exchange(
             label=label,

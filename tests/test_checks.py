@@ -7,6 +7,7 @@ Every case also checks that the finding carries the requirement id it was given.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -151,6 +152,23 @@ def front(
         status,
         (),
     )
+
+
+def dpop_sent(response: Exchange, *, nonce: str | None = None, jti: str | None = "a-1") -> Exchange:
+    """``response`` as if its request carried a DPoP proof (with ``nonce``) and a client
+    assertion with ``jti`` (None: no assertion, as with mTLS client authentication)."""
+    key = ECKey.generate_key("P-256", private=True)
+    proof = jose.dpop_proof(key, "POST", f"{ISSUER}/par", nonce=nonce)
+    form = ""
+    if jti is not None:
+        assertion = jose.sign({"alg": "ES256"}, {"jti": jti, "iss": CLIENT_ID}, key)
+        form = f"client_id={CLIENT_ID}&client_assertion={assertion}"
+    return dataclasses.replace(response, request_headers=[("DPoP", proof)], request_body=form)
+
+
+NONCE_HEADERS = [*JSON, ("DPoP-Nonce", "eyJ7S_zG.9tNq~x")]
+NONCE_CHALLENGE = dpop_sent(ex(400, {"error": "use_dpop_nonce"}, headers=NONCE_HEADERS))
+NONCE_RETRY = dpop_sent(ex(201, PAR_OK), nonce="eyJ7S_zG.9tNq~x", jti="a-2")
 
 
 CASES: dict[str, tuple[list[Case], list[Case]]] = {
@@ -835,6 +853,62 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("other", (claims(nonce="n-other"), "n-0S6")),
             P("missing", (ID_CLAIMS, "n-0S6")),
             P("case", (claims(nonce="N-0s6"), "n-0S6")),
+        ],
+    ),
+    "expect_refused_or_dropped": (
+        [
+            P(
+                "400",
+                (ex(400, {"error": "invalid_grant"}), ["invalid_grant"]),
+                {"statuses": (400,)},
+            ),
+            P("dropped", (NO_RESPONSE, ["invalid_client"]), {"statuses": (400, 401)}),
+        ],
+        [
+            P("200", (ex(200, TOKEN_OK), ["invalid_grant"]), {"statuses": (400,)}),
+            P("other", (ex(400, {"error": "x"}), ["invalid_grant"]), {"statuses": (400,)}),
+            P(
+                "401",
+                (ex(401, {"error": "invalid_grant"}), ["invalid_grant"]),
+                {"statuses": (400,)},
+            ),
+        ],
+    ),
+    # --- dpop ---
+    "expect_dpop_nonce_header": (
+        [
+            P("nqchar", (ex(400, {"error": "use_dpop_nonce"}, headers=NONCE_HEADERS),)),
+            P("on-success", (ex(201, PAR_OK, headers=[*JSON, ("DPoP-Nonce", "n")]),)),
+        ],
+        [
+            P("none", (ex(400, {"error": "use_dpop_nonce"}),)),
+            P("empty", (ex(400, {}, headers=[*JSON, ("DPoP-Nonce", "")]),)),
+            P("space", (ex(400, {}, headers=[*JSON, ("DPoP-Nonce", "a b")]),)),
+            P("quote", (ex(400, {}, headers=[*JSON, ("DPoP-Nonce", 'a"b')]),)),
+            P("backslash", (ex(400, {}, headers=[*JSON, ("DPoP-Nonce", "a\\b")]),)),
+            P("two", (ex(400, {}, headers=[*NONCE_HEADERS, ("DPoP-Nonce", "other")]),)),
+        ],
+    ),
+    "expect_dpop_nonce_retry": (
+        [
+            P("fresh-assertion", (NONCE_CHALLENGE, NONCE_RETRY)),
+            P(
+                "mtls-auth",
+                (
+                    dpop_sent(
+                        ex(400, {"error": "use_dpop_nonce"}, headers=NONCE_HEADERS), jti=None
+                    ),
+                    dpop_sent(ex(201, PAR_OK), nonce="eyJ7S_zG.9tNq~x", jti=None),
+                ),
+            ),
+        ],
+        [
+            P("same-jti", (NONCE_CHALLENGE, dpop_sent(ex(201), nonce="eyJ7S_zG.9tNq~x"))),
+            P("no-nonce", (NONCE_CHALLENGE, dpop_sent(ex(201), jti="a-2"))),
+            P("other-nonce", (NONCE_CHALLENGE, dpop_sent(ex(201), nonce="old", jti="a-2"))),
+            P("retry-refused", (NONCE_CHALLENGE, dpop_sent(ex(400), nonce="eyJ7S_zG.9tNq~x"))),
+            P("not-a-challenge", (dpop_sent(ex(400, {"error": "invalid_request"})), NONCE_RETRY)),
+            P("no-nonce-header", (dpop_sent(ex(400, {"error": "use_dpop_nonce"})), NONCE_RETRY)),
         ],
     ),
 }

@@ -20,6 +20,7 @@ from joserfc import jws
 from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey, RSAKey
 
 from harness import jose
+from harness.evidence import decode_jwt_parts
 
 B64URL_43 = re.compile(r"^[A-Za-z0-9_-]{43}$")
 ISSUER = "https://as.example.com"
@@ -475,3 +476,53 @@ def test_keyset_roundtrip_public_jwk() -> None:
     imported = KeySet.import_key_set({"keys": [jose.public_jwk(key)]}).keys[0]
     assert not imported.is_private
     assert imported.thumbprint() == key.thumbprint()
+
+
+# --- dpop_proof knobs: each changes exactly what it names -----------------------------------
+
+KNOB_URL = f"{ISSUER}/token"
+
+
+def _proof_parts(key: Any, **knobs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The decoded header and claims of a proof, minus the per-proof jti (iat is kept apart)."""
+    token = jose.dpop_proof(key, "POST", KNOB_URL, nonce="n-1", **knobs)
+    parts = decode_jwt_parts(token)
+    assert parts is not None
+    header, claims = parts
+    claims.pop("jti")
+    return header, claims
+
+
+def _without_iat(claims: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in claims.items() if k != "iat"}
+
+
+def test_dpop_proof_extra_claims_change_only_those_claims() -> None:
+    """extra_claims adds or replaces the named claims; the header and other claims stay."""
+    key = jose.new_dpop_key()
+    base_header, base = _proof_parts(key)
+    header, claims = _proof_parts(key, extra_claims={"nbf": 5, "htm": "GET", "iat": 7})
+    assert header == base_header
+    assert claims == {**_without_iat(base), "nbf": 5, "htm": "GET", "iat": 7}
+
+
+def test_dpop_proof_extra_header_changes_only_those_members() -> None:
+    """extra_header adds or replaces the named header members; the claims stay."""
+    key = jose.new_dpop_key()
+    base_header, base = _proof_parts(key)
+    header, claims = _proof_parts(key, extra_header={"typ": "jwt", "kid": "k-1"})
+    assert header == {**base_header, "typ": "jwt", "kid": "k-1"}
+    assert _without_iat(claims) == _without_iat(base)
+    assert abs(claims["iat"] - base["iat"]) <= 1
+
+
+@pytest.mark.parametrize("name", ["iat", "htu", "nonce", "jwk", "typ"])
+def test_dpop_proof_omit_removes_only_that_member(name: str) -> None:
+    """omit removes the named claim or header member and nothing else."""
+    key = jose.new_dpop_key()
+    base_header, base = _proof_parts(key)
+    header, claims = _proof_parts(key, omit=[name])
+    assert name not in header and name not in claims
+    assert header == {k: v for k, v in base_header.items() if k != name}
+    assert set(claims) == set(base) - {name}
+    assert _without_iat(claims) == {k: v for k, v in _without_iat(base).items() if k != name}

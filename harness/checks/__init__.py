@@ -16,6 +16,7 @@ from harness.checks.authorization import (
     expect_par_or_authorization_refused,
     expect_params_kept,
 )
+from harness.checks.dpop import expect_dpop_nonce_header, expect_dpop_nonce_retry
 from harness.checks.http import (
     expect_header_contains,
     expect_json_object,
@@ -42,6 +43,7 @@ from harness.checks.oauth import (
     expect_oauth_error,
     expect_par_created,
     expect_param_absent,
+    expect_refused_or_dropped,
     expect_request_uri_lifetime,
     expect_resource_refused,
     expect_state_matches,
@@ -58,6 +60,8 @@ from harness.checks.tokens import (
 __all__ = [
     "expect_authorization_refused",
     "expect_callback_param",
+    "expect_dpop_nonce_header",
+    "expect_dpop_nonce_retry",
     "expect_entropy",
     "expect_expires_in",
     "expect_header_contains",
@@ -86,6 +90,7 @@ __all__ = [
     "expect_par_or_authorization_refused",
     "expect_param_absent",
     "expect_params_kept",
+    "expect_refused_or_dropped",
     "expect_request_uri_lifetime",
     "expect_resource_refused",
     "expect_response_member",

@@ -191,3 +191,20 @@ def expect_resource_refused(
         ),
         actual=f"{brief(exchange, 120)}; WWW-Authenticate: {' | '.join(challenges) or '(none)'}",
     )
+
+
+def expect_refused_or_dropped(
+    exchange: Exchange, errors: Collection[str], *, statuses: Collection[int], req: str
+) -> Finding:
+    """As ``expect_oauth_error``, except that no HTTP answer at all (the server dropped the TLS
+    connection, e.g. for want of a client certificate) also counts as a refusal."""
+    if exchange.status is None:
+        return Finding(
+            req,
+            True,
+            f"{exchange.label} is refused (the connection was dropped)",
+            expected=f"HTTP {'/'.join(map(str, statuses))} error={' | '.join(errors)}, or no"
+            " answer",
+            actual=brief(exchange),
+        )
+    return expect_oauth_error(exchange, errors, statuses=statuses, req=req)

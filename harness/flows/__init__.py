@@ -31,6 +31,7 @@ from harness.flows.steps import (
     wait,
 )
 from harness.flows.target import TargetContext
+from harness.net import TransportFailure
 
 __all__ = [
     "Attempt",
@@ -41,6 +42,7 @@ __all__ = [
     "Exchange",
     "TargetContext",
     "Tokens",
+    "TransportFailure",
     "attempt_authorization",
     "authorization_params",
     "authorization_url",

@@ -6,7 +6,7 @@ import contextlib
 import secrets
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -115,12 +115,14 @@ def post_as_client(
     *,
     dpop: DpopSession | None = None,
     authenticate: bool = True,
+    proof: dict[str, Any] | None = None,
 ) -> Exchange:
     """POST form ``params`` to ``url`` as the client: its authentication (a fresh assertion on
-    every try) and, with ``dpop``, a fresh proof. A DPoP nonce challenge is answered once."""
+    every try) and, with ``dpop``, a fresh proof (``proof``: overrides for ``DpopSession.proof``,
+    such as ``extra_claims``). A DPoP nonce challenge is answered once."""
 
     def build() -> tuple[dict[str, str], dict[str, str]]:
-        headers = {"DPoP": dpop.proof("POST", url)} if dpop else {}
+        headers = {"DPoP": dpop.proof("POST", url, **(proof or {}))} if dpop else {}
         return headers, {**(client.auth_params() if authenticate else {}), **params}
 
     return client.send(label, "POST", url, build, dpop)
@@ -133,11 +135,14 @@ def push_authorization_request(
     *,
     dpop: DpopSession | None = None,
     authenticate: bool = True,
+    proof: dict[str, Any] | None = None,
 ) -> Exchange:
     """POST the authorization request to the PAR endpoint (RFC 9126 2.1), authenticated as the
     client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10)."""
     url = discovery.endpoint("pushed_authorization_request_endpoint")
-    return post_as_client(client, "PAR", url, params, dpop=dpop, authenticate=authenticate)
+    return post_as_client(
+        client, "PAR", url, params, dpop=dpop, authenticate=authenticate, proof=proof
+    )
 
 
 def authorization_url(discovery: Discovery, client_id: str, request_uri: str) -> str:
@@ -155,8 +160,10 @@ def redeem_code(
     *,
     dpop: DpopSession | None = None,
     extra: dict[str, str] | None = None,
+    proof: dict[str, Any] | None = None,
 ) -> Exchange:
-    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3)."""
+    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3); ``proof``:
+    overrides for the DPoP proof (see ``post_as_client``)."""
     grant = {
         "grant_type": "authorization_code",
         "code": code,
@@ -164,7 +171,9 @@ def redeem_code(
         "redirect_uri": client.config.redirect_uri,
         **(extra or {}),
     }
-    return post_as_client(client, "token", discovery.endpoint("token_endpoint"), grant, dpop=dpop)
+    return post_as_client(
+        client, "token", discovery.endpoint("token_endpoint"), grant, dpop=dpop, proof=proof
+    )
 
 
 def refresh_tokens(
@@ -188,16 +197,35 @@ def call_resource(
     scheme: str,
     dpop: DpopSession | None = None,
     label: str = "resource",
+    proof: str | Callable[[], str] | None = None,
+    proof_header: str = "DPoP",
+    header_list: list[tuple[str, str]] | None = None,
 ) -> Exchange:
     """Call the protected resource with ``Authorization: <scheme> <token>`` and, with ``dpop``,
-    a proof carrying ``ath`` (RFC 9449 7.1), over the client's own connection (and certificate)."""
+    a proof carrying ``ath`` (RFC 9449 7.1), over the client's own connection (and certificate).
+
+    For negative tests: ``proof`` replaces that proof (a function is called for every try, so
+    that it can carry the latest nonce), ``proof_header`` names its header, and ``header_list``
+    adds header pairs, repeats included (then the request is sent once, with no nonce retry)."""
 
     def build() -> tuple[dict[str, str], None]:
         headers = {"Authorization": f"{scheme} {access_token}"}
-        if dpop is not None:
-            headers["DPoP"] = dpop.proof(resource.method, resource.url, access_token=access_token)
+        if proof is not None:
+            headers[proof_header] = proof() if callable(proof) else proof
+        elif dpop is not None:
+            headers[proof_header] = dpop.proof(
+                resource.method, resource.url, access_token=access_token
+            )
         return headers, None
 
+    if header_list:
+        headers, _ = build()
+        exchange = client.http.send(
+            label, resource.method, resource.url, headers=headers, header_list=header_list
+        )
+        if dpop is not None:
+            dpop.observe(exchange)
+        return exchange
     return client.send(label, resource.method, resource.url, build, dpop)
 
 
@@ -300,12 +328,14 @@ def attempt_authorization(
     redirect_uri: str | tuple[str, ...] | None = None,
     front_client_id: str | None = None,
     extra_query: str = "",
+    proof: dict[str, Any] | None = None,
 ) -> Attempt:
     """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
     ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
     context, logging in (or taking the deny branch on the page named ``deny_on``).
-    ``extra_query`` is appended to the authorization URL (parameters sent outside PAR)."""
-    par = push_authorization_request(client, target.discovery, params, dpop=dpop)
+    ``extra_query`` is appended to the authorization URL (parameters sent outside PAR);
+    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``)."""
+    par = push_authorization_request(client, target.discovery, params, dpop=dpop, proof=proof)
     body = par.json()
     if (
         par.status != 201

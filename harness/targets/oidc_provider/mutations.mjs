@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import querystring from 'node:querystring';
 
-import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
+import { SignJWT, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
 
 function authorization(ctx) {
   const [scheme, ...rest] = (ctx.get('authorization') || '').split(' ');
@@ -174,6 +174,81 @@ function aliasing(prefix) {
   };
 }
 
+// A lenient DPoP resource server for /me: it checks the DPoP proof itself (RFC 9449 4.3, 7.1)
+// and serves the token's owner when every check passes except the one named `skip`; when any
+// other check fails it leaves the request to oidc-provider (which refuses it).
+function lenientDpopResource(skip) {
+  const seen = new Set();
+  const verify = (proof, jwk, alg) => {
+    const [h, p, s] = proof.split('.');
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
+    const key = crypto.createPublicKey({ key: pub, format: 'jwk' });
+    const data = Buffer.from(`${h}.${p}`);
+    const sig = Buffer.from(s ?? '', 'base64url');
+    if (alg === 'ES256') return crypto.verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
+    if (alg === 'PS256') {
+      return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
+    }
+    if (alg === 'EdDSA' || alg === 'Ed25519') return crypto.verify(null, data, key, sig);
+    return false;
+  };
+  const check = async (ctx, provider, proof, token, found) => {
+    let header;
+    let claims;
+    try {
+      header = decodeProtectedHeader(proof);
+      claims = decodeJwt(proof);
+    } catch {
+      return skip === 'malformed';
+    }
+    if (skip !== 'typ' && header.typ !== 'dpop+jwt') return false;
+    const jwk = header.jwk && typeof header.jwk === 'object' ? header.jwk : undefined;
+    if (!jwk && skip !== 'jwk') return false;
+    if (jwk && 'd' in jwk && skip !== 'private-jwk') return false;
+    const alg = header.alg ?? (skip === 'alg-missing' ? 'ES256' : undefined);
+    if (alg === 'none') {
+      if (skip !== 'alg-none') return false;
+    } else if (jwk && skip !== 'signature') {
+      try {
+        if (!verify(proof, jwk, alg)) return false;
+      } catch {
+        return false;
+      }
+    }
+    if (skip !== 'jti' && typeof claims.jti !== 'string') return false;
+    if (skip !== 'jti-replay' && seen.has(claims.jti)) return false;
+    if (skip !== 'htm' && claims.htm !== ctx.method) return false;
+    if (skip !== 'htu') {
+      let htu;
+      try { htu = new URL(claims.htu); } catch { return false; }
+      const want = new URL(ctx.path, provider.issuer);
+      if (`${htu.origin}${htu.pathname}` !== `${want.origin}${want.pathname}`) return false;
+    }
+    if (skip !== 'iat' && !(typeof claims.iat === 'number' && Math.abs(Date.now() / 1000 - claims.iat) <= 120)) return false;
+    const ath = crypto.createHash('sha256').update(token).digest('base64url');
+    if (skip !== 'ath' && claims.ath !== ath) return false;
+    if (jwk && skip !== 'key-binding') {
+      const { d: _d, ...pub } = jwk;
+      if (await calculateJwkThumbprint(pub) !== found.jkt) return false;
+    }
+    seen.add(claims.jti);
+    return true;
+  };
+  return ({ provider }) => async (ctx, next) => {
+    if (ctx.path !== '/me') return next();
+    const { scheme, token } = authorization(ctx);
+    const raw = ctx.req.rawHeaders;
+    const proofs = [];
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'dpop') proofs.push(raw[i + 1]);
+    if (scheme !== 'dpop' || proofs.length === 0) return next();
+    if (proofs.length > 1 && skip !== 'two-headers') return next();
+    const found = await findToken(provider, token);
+    if (!found?.jkt) return next();
+    if (await check(ctx, provider, proofs[0], token, found)) return serveResource(ctx, found);
+    return next();
+  };
+}
+
 export const MUTATIONS = {
   // --- resource server: sender constraint not enforced ---
   rs_accepts_dpop_token_without_proof: ({ provider }) => async (ctx, next) => {
@@ -236,6 +311,84 @@ export const MUTATIONS = {
   id_token_bad_signature: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, breakSignature: true })),
 
   // @traffic-mutations (keep this marker: new entries go below it)
+  // --- DPoP code binding and proof of possession at the token endpoint (test_dpop_token.py,
+  // test_mtls_token.py) ---
+  // PAR ignores a DPoP header that comes without dpop_jkt: the code is not bound to its key.
+  par_dpop_proof_not_binding: () => (ctx, next) => rewriteForm('/request', (p) => {
+    if (!p.dpop_jkt) delete ctx.req.headers.dpop;
+    return p;
+  })(ctx, next),
+  // PAR drops a dpop_jkt that comes with a DPoP header, so a mismatch between them goes unseen.
+  par_dpop_jkt_mismatch_accepted: () => (ctx, next) => rewriteForm('/request', (p) => {
+    if (ctx.get('dpop') && p.dpop_jkt) delete p.dpop_jkt;
+    return p;
+  })(ctx, next),
+  // PAR drops a dpop_jkt that comes alone: the code is not bound to that key.
+  par_dpop_jkt_ignored: () => (ctx, next) => rewriteForm('/request', (p) => {
+    if (!ctx.get('dpop') && p.dpop_jkt) delete p.dpop_jkt;
+    return p;
+  })(ctx, next),
+  // The token endpoint issues an unbound token when the proof of possession is missing: no DPoP
+  // header (the client's DPoP requirement and the code's binding are lifted for that request),
+  // or no client certificate (the client's certificate binding is lifted).
+  token_without_dpop_proof: ({ provider }) => {
+    const lifted = [];
+    patchFind(provider.Client, (client) => {
+      if (seen.tokenWithoutDpop && client.dpopBoundAccessTokens) {
+        client.dpopBoundAccessTokens = false;
+        lifted.push(client);
+      }
+    });
+    patchFind(provider.AuthorizationCode, (code) => {
+      if (seen.tokenWithoutDpop) code.dpopJkt = undefined;
+    });
+    return async (ctx, next) => {
+      if (!(ctx.method === 'POST' && ctx.path === '/token') || ctx.get('dpop')) return next();
+      seen.tokenWithoutDpop = true;
+      try {
+        return await next();
+      } finally {
+        delete seen.tokenWithoutDpop;
+        for (const client of lifted.splice(0)) client.dpopBoundAccessTokens = true;
+      }
+    };
+  },
+  token_without_certificate: ({ provider }) => {
+    const lifted = [];
+    patchFind(provider.Client, (client) => {
+      if (seen.tokenWithoutCert && client.tlsClientCertificateBoundAccessTokens) {
+        client.tlsClientCertificateBoundAccessTokens = false;
+        lifted.push(client);
+      }
+    });
+    return async (ctx, next) => {
+      const cert = ctx.socket.getPeerX509Certificate?.();
+      if (!(ctx.method === 'POST' && ctx.path === '/token') || cert) return next();
+      seen.tokenWithoutCert = true;
+      try {
+        return await next();
+      } finally {
+        delete seen.tokenWithoutCert;
+        for (const client of lifted.splice(0)) client.tlsClientCertificateBoundAccessTokens = true;
+      }
+    };
+  },
+
+  rs_dpop_two_headers: lenientDpopResource('two-headers'),
+  rs_dpop_malformed: lenientDpopResource('malformed'),
+  rs_dpop_typ: lenientDpopResource('typ'),
+  rs_dpop_alg_missing: lenientDpopResource('alg-missing'),
+  rs_dpop_alg_none: lenientDpopResource('alg-none'),
+  rs_dpop_jwk: lenientDpopResource('jwk'),
+  rs_dpop_signature: lenientDpopResource('signature'),
+  rs_dpop_private_jwk: lenientDpopResource('private-jwk'),
+  rs_dpop_jti: lenientDpopResource('jti'),
+  rs_dpop_jti_replay: lenientDpopResource('jti-replay'),
+  rs_dpop_htm: lenientDpopResource('htm'),
+  rs_dpop_htu: lenientDpopResource('htu'),
+  rs_dpop_iat: lenientDpopResource('iat'),
+  rs_dpop_ath: lenientDpopResource('ath'),
+  rs_dpop_key_binding: lenientDpopResource('key-binding'),
 
   // --- discovery metadata (each rewrites one member of the discovery document) ---
   metadata_issuer_mismatch: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, issuer: 'https://attacker.example' })),
