@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
@@ -80,6 +82,41 @@ def sign(header: Mapping[str, Any], claims: Mapping[str, Any], key: Key) -> str:
     payload = json.dumps(dict(claims), separators=(",", ":"))
     alg = header["alg"]
     return jws.serialize_compact(dict(header), payload, key, algorithms=[alg])
+
+
+def sign_raw(header: Mapping[str, Any], claims: Mapping[str, Any], key: Key) -> str:
+    """A compact JWS with exactly ``header``, even a malformed one (no ``alg``, unknown members),
+    signed ES256 (EC key) or PS256 (RSA key) whatever the header says: for negative tests that
+    a JOSE library would refuse to build."""
+    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    private = key.private_key
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(private.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        size = (private.curve.key_size + 7) // 8
+        signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    elif isinstance(private, rsa.RSAPrivateKey):
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        signature = private.sign(signing_input, pss, hashes.SHA256())
+    else:
+        raise TypeError(f"sign_raw needs an EC or RSA private key, not {type(private).__name__}")
+    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+
+def unsigned(header: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
+    """A compact JWS with an empty signature (as ``alg: none`` tokens are)."""
+    return f"{_segment(header)}.{_segment(claims)}."
+
+
+def flip_signature_bit(token: str) -> str:
+    """The same compact JWS with one bit of its signature flipped: it no longer verifies."""
+    head, payload, signature = token.split(".")
+    raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
+    raw[len(raw) // 2] ^= 0x01
+    return f"{head}.{payload}.{b64url(bytes(raw))}"
+
+
+def _segment(part: Mapping[str, Any]) -> str:
+    return b64url(json.dumps(dict(part), separators=(",", ":")).encode("utf-8"))
 
 
 def _apply(

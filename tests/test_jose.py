@@ -526,3 +526,28 @@ def test_dpop_proof_omit_removes_only_that_member(name: str) -> None:
     assert header == {k: v for k, v in base_header.items() if k != name}
     assert set(claims) == set(base) - {name}
     assert _without_iat(claims) == {k: v for k, v in _without_iat(base).items() if k != name}
+
+
+def test_sign_raw_keeps_the_header_exactly_and_signs_it() -> None:
+    """sign_raw signs whatever header it is given (here one without alg) with the key."""
+    key = ECKey.generate_key("P-256", private=True)
+    token = jose.sign_raw({"typ": "dpop+jwt", "x": 1}, {"a": 1}, key)
+    assert decode_jwt_parts(token) == ({"typ": "dpop+jwt", "x": 1}, {"a": 1})
+    resigned = jose.sign_raw({"alg": "ES256"}, {"a": 1}, key)
+    assert jose.verify_signature(resigned, {"keys": [jose.public_jwk(key)]}).valid
+
+
+def test_sign_raw_with_rsa_signs_ps256() -> None:
+    key = RSAKey.generate_key(2048, private=True)
+    token = jose.sign_raw({"alg": "PS256"}, {"a": 1}, key)
+    assert jose.verify_signature(token, {"keys": [jose.public_jwk(key)]}).valid
+
+
+def test_unsigned_and_flipped_signatures_do_not_verify() -> None:
+    key = ECKey.generate_key("P-256", private=True)
+    jwks = {"keys": [jose.public_jwk(key)]}
+    assert jose.unsigned({"alg": "none"}, {"a": 1}).endswith(".")
+    good = jose.sign_raw({"alg": "ES256"}, {"a": 1}, key)
+    flipped = jose.flip_signature_bit(good)
+    assert flipped != good and flipped.rsplit(".", 1)[0] == good.rsplit(".", 1)[0]
+    assert not jose.verify_signature(flipped, jwks).valid

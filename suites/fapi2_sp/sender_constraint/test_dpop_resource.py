@@ -3,19 +3,14 @@ DPoP-bound access token (the OIDF dpop-negative-tests module, one test per case)
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from harness import checks, flows
+from harness import checks, flows, jose
 from harness.config import VariantConfig
 from harness.flows import Client, DpopSession, TargetContext
 from harness.verdict import Judge
@@ -67,28 +62,6 @@ def _call(
         proof=proof,
         **kwargs,
     )
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _parts(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    header, payload, _ = proof.split(".")
-    return (
-        json.loads(base64.urlsafe_b64decode(header + "==")),
-        json.loads(base64.urlsafe_b64decode(payload + "==")),
-    )
-
-
-def _es256(session: DpopSession, header: dict[str, Any], claims: dict[str, Any]) -> str:
-    """A compact JWS with exactly ``header`` (even one without alg), signed ES256 by the key."""
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    private = session.key.private_key
-    if not isinstance(private, ec.EllipticCurvePrivateKey):
-        raise TypeError("the harness's DPoP key is expected to be EC P-256")
-    r, s = decode_dss_signature(private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
-    return f"{signing_input}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 # --- accepted ---------------------------------------------------------------------------------
@@ -154,10 +127,10 @@ def test_extra_members_accepted(
     """A correct proof that also carries a header member and a claim the RS does not know.
     Unknown members are ignored (RFC 9449 4.2, RFC 7515 4): passing means HTTP 200."""
     tokens = _dpop_tokens(target, client, variant)
-    header, claims = _parts(_proof(target, tokens)())
+    header, claims = flows.decode_jwt(_proof(target, tokens)())
     header["fapi_harness"] = "extra header member"
     claims["fapi_harness"] = "extra claim"
-    proof = _es256(_session(tokens), header, claims)
+    proof = jose.sign_raw(header, claims, _session(tokens).key)
     served = _call(target, client, tokens, "resource, proof with extra members", proof)
     judge.must(checks.expect_status(served, 200, req="FAPI2SP-5.3.4-1"))
 
@@ -298,13 +271,13 @@ def test_proof_alg_refused(
         )
     tokens = _dpop_tokens(target, client, variant)
     session = _session(tokens)
-    header, claims = _parts(_proof(target, tokens)())
+    header, claims = flows.decode_jwt(_proof(target, tokens)())
     if alg == "missing":
         del header["alg"]
-        proof = _es256(session, header, claims)
+        proof = jose.sign_raw(header, claims, session.key)
     else:
         header["alg"] = "none"
-        proof = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}."
+        proof = jose.unsigned(header, claims)
     refused = _call(target, client, tokens, f"resource, proof with alg {alg}", proof)
     judge.must(checks.expect_resource_refused(refused, ["DPoP"], REFUSALS, req="DPOP-4.3-5b"))
 
@@ -321,10 +294,7 @@ def test_proof_signature_refused(
     if defect == "no-jwk":
         proof = _proof(target, tokens, omit=["jwk"])()
     else:
-        head, payload, signature = _proof(target, tokens)().split(".")
-        raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
-        raw[len(raw) // 2] ^= 0x01
-        proof = f"{head}.{payload}.{_b64(bytes(raw))}"
+        proof = jose.flip_signature_bit(_proof(target, tokens)())
     refused = _call(target, client, tokens, f"resource, proof with {defect}", proof)
     judge.must(checks.expect_resource_refused(refused, ["DPoP"], REFUSALS, req="DPOP-4.3-6b"))
 
