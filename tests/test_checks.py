@@ -766,6 +766,7 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
                 REFUSAL,
             ),
             P("stuck", (front("stuck", status=200), ["invalid_request"]), REFUSAL),
+            P("server-error", (front("error_page", status=500), ["invalid_request"]), REFUSAL),
             P(
                 "page-not-allowed",
                 (front("error_page", status=400), ["access_denied"]),

@@ -133,7 +133,8 @@ def expect_authorization_refused(
 ) -> Finding:
     """The authorization endpoint refused the request: an error redirect with an allowed
     ``error``, the request's ``state`` and ``iss`` = issuer, or (when ``page_allowed``) an HTTP
-    error page. A delivered code fails; a page with neither error nor redirect is inconclusive."""
+    4xx error page (a 5xx is a crash, not a refusal). A delivered code fails; a page with
+    neither error nor redirect is inconclusive."""
     summary = "the authorization request is refused"
     expected = f"an error redirect (error={' | '.join(errors)}, state, iss)" + (
         " or an HTTP error page; never a code" if page_allowed else "; never a code"
@@ -142,6 +143,9 @@ def expect_authorization_refused(
         return Finding(
             req, False, summary, expected, f"an error page (HTTP {result.status}), no redirect"
         )
+    if result.kind == "error_page" and (result.status or 0) >= 500:
+        # A server that crashes on the request has not refused it as the spec allows.
+        return Finding(req, False, summary, expected, f"a server error page, HTTP {result.status}")
     if result.kind == "error_page":
         return Finding(req, True, summary, expected, f"error page, HTTP {result.status}")
     if result.kind == "stuck":
