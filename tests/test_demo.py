@@ -86,27 +86,50 @@ def test_nothing_is_left_running(demo: dict[str, Any]) -> None:
 
 
 def test_ctrl_c_stops_the_run_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [*CLI, "demo", "--out", str(tmp_path / "run")],
-        env=run_env(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        # Wait until the server and the browser are both up, then interrupt.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            running = pids_mentioning(str(tmp_path))
-            if len(running) >= 3:  # node, and chromium's browser and renderer processes
-                break
-            time.sleep(0.1)
-        assert len(pids_mentioning(str(tmp_path))) >= 3, "the run never got going"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130  # interrupted, per the documented exit codes
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    log = tmp_path / "run.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [*CLI, "demo", "--out", str(tmp_path / "run")],
+            env=run_env(tmp_path),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            # Wait until the server and the browser are both up, then interrupt. The bound is
+            # generous: a loaded CI machine can take long over the first browser launch.
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and proc.poll() is None:
+                if chromium_pids(tmp_path) and len(pids_mentioning(str(tmp_path))) >= 3:
+                    break
+                time.sleep(0.1)
+            assert chromium_pids(tmp_path), (
+                "the run never launched its browser",
+                proc.poll(),
+                process_names(tmp_path),
+                log.read_text(errors="replace")[-3000:],
+            )
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 130  # interrupted, per the documented exit codes
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     deadline = time.monotonic() + 10
     while pids_mentioning(str(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert pids_mentioning(str(tmp_path)) == []
+    assert pids_mentioning(str(tmp_path)) == [], process_names(tmp_path)
+
+
+def process_names(tmp_path: Path) -> list[str]:
+    """The executables of the live processes that mention ``tmp_path`` (for failure messages)."""
+    names = []
+    for pid in pids_mentioning(str(tmp_path)):
+        try:
+            names.append(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode())
+        except OSError:
+            continue
+    return names
+
+
+def chromium_pids(tmp_path: Path) -> list[str]:
+    """Browser processes of the run (Chromium is started with a profile under ``tmp_path``)."""
+    return [n for n in process_names(tmp_path) if "chrom" in n.lower() or "headless_shell" in n]
