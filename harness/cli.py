@@ -51,6 +51,25 @@ EXIT_CODES: dict[int, int] = {
 }
 
 
+class _Unreachable:
+    """Tells the plugin's "target unreachable" status (3) from pytest's INTERNAL_ERROR (also
+    3), which the command maps to 2."""
+
+    def __init__(self) -> None:
+        self.unreachable = False
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from harness.plugin import EXIT_UNREACHABLE, SESSION
+
+        state = session.config.stash.get(SESSION, None)
+        self.unreachable = (
+            state is not None
+            and state.unreachable is not None
+            and session.exitstatus == EXIT_UNREACHABLE
+        )
+
+
 def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
     args = [
         str(suites_dir()),
@@ -61,7 +80,8 @@ def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
         "no:cacheprovider",
         *extra,
     ]
-    code = int(pytest.main(args))
+    unreachable = _Unreachable()
+    code = int(pytest.main(args, plugins=[unreachable]))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("\nfapi-harness: no test was selected", file=sys.stderr)
     if (out / "index.html").is_file():
@@ -69,6 +89,8 @@ def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
         print(f"fapi-harness: results written to {out / 'results.json'}")
     else:
         print("\nfapi-harness: no report was written (no test ran)", file=sys.stderr)
+    if unreachable.unreachable:
+        return 3
     return int(EXIT_CODES.get(code, code))
 
 

@@ -14,6 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -143,13 +144,47 @@ class BrowserConfig(_Model):
 class TimeoutConfig(_Model):
     """Time limits, in seconds."""
 
-    connect: float = Field(default=5.0, gt=0)
-    read: float = Field(default=15.0, gt=0)
+    connect: float = Field(default=5.0, gt=0, description="To open a connection.")
+    read: float = Field(default=15.0, gt=0, description="Per read of a response.")
+    request: float = Field(
+        default=30.0,
+        gt=0,
+        description="Per HTTP request as a whole: connection, TLS, headers and body.",
+    )
     browser_step: float = Field(default=15.0, gt=0)
+    test: float = Field(
+        default=300.0,
+        gt=0,
+        description="Per test; a test still running then ends in ERROR.",
+    )
     code_expiry_wait: float = Field(
         default=62.0,
         gt=0,
         description="How long the expired-code test waits before redeeming (codes live 60 s).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TimeoutConfig:
+        if self.request < self.connect:
+            raise ValueError("request (the whole request) must be at least connect")
+        if self.test <= self.code_expiry_wait:
+            raise ValueError("test must be longer than code_expiry_wait")
+        return self
+
+
+class GuardConfig(_Model):
+    """Run guards: the sanity probe and the circuit breaker (harness/guard.py)."""
+
+    probe: bool = Field(
+        default=True,
+        description="Fetch the discovery document before the first test and after the last: "
+        "a target that does not answer before is 'down', and no test is attempted.",
+    )
+    max_consecutive_errors: int = Field(
+        default=5,
+        ge=0,
+        description="Circuit breaker: after this many ERRORs in a row the remaining tests are "
+        "not attempted (0: never).",
     )
 
 
@@ -170,6 +205,12 @@ class TargetConfig(_Model):
     server_events_file: Path | None = Field(
         default=None, description="JSON-lines file where the target logs its error events."
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts besides those of the issuer, discovery_url and resource.url that "
+        "the harness may send requests (and so credentials) to, e.g. an mTLS endpoint alias.",
+    )
+    guards: GuardConfig = GuardConfig()
     tolerates_unregistered_redirect_uri: bool = Field(
         default=False,
         description="The target accepts unregistered redirect URIs in PAR (RFC 9126 2.4); "
@@ -211,6 +252,14 @@ class TargetConfig(_Model):
     def discovery(self) -> str:
         """The discovery URL, by default derived from the issuer (OpenID Connect Discovery 4)."""
         return self.discovery_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The hosts the harness may send requests to: the issuer's, the discovery URL's, the
+        resource's and ``allowed_hosts`` (host names, lowercased; any port)."""
+        urls = (self.issuer, self.discovery, self.resource.url)
+        names = {(urlsplit(u).hostname or "").lower() for u in urls}
+        return frozenset(names | {h.lower() for h in self.allowed_hosts}) - {""}
 
     def client(self, client_id: str) -> ClientConfig:
         """The client registered as ``client_id``."""

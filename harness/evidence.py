@@ -192,6 +192,8 @@ class Exchange:
     response_body: str = ""
     elapsed_s: float = 0.0
     error: str | None = None
+    # what kind of transport failure ``error`` is (harness.net.failure_kind), e.g. "timeout"
+    error_kind: str | None = None
     truncated: bool = False
     tls_version: str | None = None
     client_cert: bool = False
@@ -324,7 +326,7 @@ class Exchange:
                 "truncated": self.truncated,
                 "tls_version": self.tls_version,
             },
-            "error": self.error,
+            "error": redactor.text(self.error) if self.error else None,
             "jwts": decoded,
             "curl": self.curl(redactor),
         }

@@ -6,6 +6,7 @@ wherever fapi-harness is installed; ``--reference-target`` starts the embedded s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Generator, Iterator
@@ -21,6 +22,7 @@ from harness.catalogue import load_catalogue
 from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
 from harness.evidence import Evidence, Recorder, Redactor, ServerEvent, recording, set_recorder
 from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
+from harness.guard import Guard, TimeLimit  # run guards (issue 9)
 from harness.net import HttpClient, Timeouts, TransportFailure
 from harness.report import write_run
 from harness.results import RunResults, TestResult
@@ -33,6 +35,8 @@ OUTCOME = pytest.StashKey[tuple[Verdict, str]]()
 STARTED = pytest.StashKey[float]()
 EVENTS = pytest.StashKey[int]()
 SESSION = pytest.StashKey["HarnessSession"]()
+GUARD = pytest.StashKey[Guard]()  # run guards (issue 9): probes and circuit breaker, per process
+TIME_LIMIT = pytest.StashKey[TimeLimit]()  # run guards (issue 9): the per-test time limit
 EXIT_UNREACHABLE = 3
 # verdict -> (pytest summary category, progress letter, colour); "warned" because pytest
 # already counts its own "warnings" in the closing line.
@@ -95,13 +99,17 @@ class HarnessSession:
 
     @property
     def timeouts(self) -> Timeouts:
-        return Timeouts(self.config.timeouts.connect, self.config.timeouts.read)
+        t = self.config.timeouts
+        return Timeouts(t.connect, t.read, t.request)
 
     def public_http(self) -> HttpClient:
         """The connection without a client certificate (discovery, JWKS)."""
         if "public" not in self._http:
             self._http["public"] = HttpClient(
-                "no client certificate", ca_file=self.config.ca_file, timeouts=self.timeouts
+                "no client certificate",
+                ca_file=self.config.ca_file,
+                timeouts=self.timeouts,
+                allowed_hosts=self.config.hosts,
             )
         return self._http["public"]
 
@@ -213,6 +221,8 @@ def pytest_configure(config: pytest.Config) -> None:
             step_timeout_s=target.timeouts.browser_step,
         ),
     )
+    # --- run guards (issue 9, harness/guard.py) ---
+    config.stash[GUARD] = Guard(target, config.stash[SESSION].session_recorder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -300,12 +310,25 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         item.stash[STARTED] = time.time()
         item.stash[EVENTS] = session.events_offset()
         set_recorder(item.stash[RECORDER])
+        # --- run guards (issue 9, harness/guard.py): probe, breaker, per-test time limit ---
+        limit = item.stash[TIME_LIMIT] = TimeLimit(session.config.timeouts.test)
+        limit.start()
+        guard = item.config.stash[GUARD]
+        try:
+            guard.before_test()  # raises NotRun: the test ends in ERROR with the reason
+        finally:
+            if guard.down_at_start is not None and session.unreachable is None:
+                session.unreachable = guard.down_at_start
+        with limit.armed():  # --- end run guards ---
+            return (yield)
     return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    result = yield
+    limit = item.stash.get(TIME_LIMIT, None)  # run guards (issue 9)
+    with limit.armed() if limit is not None else contextlib.nullcontext():
+        result = yield
     judge = item.stash.get(JUDGE, None)
     if judge is not None:
         failed = [j for j in judge.judged if j.verdict is Verdict.FAILED]
@@ -392,6 +415,7 @@ def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
             Verdict.ERROR,
             f"harness error in teardown: {teardown.longreprtext[-500:]}",
         )
+    item.config.stash[GUARD].after_test(verdict, reason)  # run guards (issue 9)
     started = item.stash.get(STARTED, time.time())
     finished = time.time()
     evidence: list[Evidence] = list(item.stash.get(RECORDER, Recorder()).items)
@@ -447,6 +471,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(SESSION, None)
     if state is None:
         return
+    # --- run guards (issue 9, harness/guard.py): the closing probe and the run's notices ---
+    guard = session.config.stash[GUARD]
+    if state.run.tests:
+        guard.at_finish()
+    state.run.notices = list(guard.notices)
+    # --- end run guards ---
     state.run.finished = time.time()
     state.run.session_evidence = list(state.session_recorder.items)
     if state.report_dir is not None and state.run.tests:
@@ -481,6 +511,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     ]
     if bad:
         terminalreporter.write_line(f"requirements failed or not testable: {', '.join(bad)}")
+    for notice in state.run.notices:  # run guards (issue 9)
+        terminalreporter.write_line(f"note: {notice}")
     if state.report_dir is not None:
         terminalreporter.write_line(f"report: {state.report_dir / 'index.html'}")
         terminalreporter.write_line(f"results: {state.report_dir / 'results.json'}")

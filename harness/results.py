@@ -63,6 +63,7 @@ class RunResults:
     variants: list[str] = field(default_factory=list)
     tests: list[TestResult] = field(default_factory=list)
     session_evidence: list[Evidence] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # run-level: target down, breaker open
 
     def requirement_outcomes(self) -> dict[str, tuple[Verdict, list[str]]]:
         """Per requirement: the worst verdict over its tests, and those tests' ids."""
@@ -130,6 +131,7 @@ class RunResults:
             "tests": [self._test_dict(t, redactor, evidence) for t in self.tests],
             "requirements": requirements,
             "session_evidence": evidence(self.session_evidence),
+            "notices": [redactor.text(n) for n in self.notices],
         }
 
     @staticmethod

@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey
 from harness import checks, jose
 from harness.browser import AuthorizationResponse
 from harness.evidence import Exchange
-from harness.verdict import Finding
+from harness.verdict import Finding, NotTestable
 
 ISSUER = "https://as.example.test"
 CLIENT_ID = "client-one"
@@ -67,6 +67,10 @@ def ex(
 
 
 NO_RESPONSE = ex(None, error="ConnectError: connection refused")
+TLS_ALERT = dataclasses.replace(
+    ex(None, error="ReadError: [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] certificate required"),
+    error_kind="tls",
+)
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -863,7 +867,7 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
                 (ex(400, {"error": "invalid_grant"}), ["invalid_grant"]),
                 {"statuses": (400,)},
             ),
-            P("dropped", (NO_RESPONSE, ["invalid_client"]), {"statuses": (400, 401)}),
+            P("dropped", (TLS_ALERT, ["invalid_client"]), {"statuses": (400, 401)}),
         ],
         [
             P("200", (ex(200, TOKEN_OK), ["invalid_grant"]), {"statuses": (400,)}),
@@ -988,6 +992,24 @@ def test_oauth_error_accepts_unquoted_challenge_error() -> None:
     finding = checks.expect_oauth_error(refused, ["invalid_client"], req="R-2")
     assert finding.requirement == "R-2"
     assert finding.ok, finding
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("timeout", "ReadTimeout: timed out"),
+        ("connect", "ConnectError: connection refused"),
+        ("reset", "ReadError: connection reset by peer"),
+        ("tls-certificate", "ConnectError: certificate verify failed"),
+        (None, "ConnectError: connection refused"),
+    ],
+)
+def test_refused_or_dropped_is_never_satisfied_by_a_fault(kind: str | None, error: str) -> None:
+    """Only a TLS-level refusal stands in for an HTTP refusal: a timeout, a refused or reset
+    connection or an untrusted certificate proves nothing, so the test cannot pass (ERROR)."""
+    fault = dataclasses.replace(ex(None, error=error), error_kind=kind)
+    with pytest.raises(NotTestable, match="not a TLS-level refusal"):
+        checks.expect_refused_or_dropped(fault, ["invalid_client"], statuses=(401,), req="R-3")
 
 
 def test_error_lists_must_not_be_plain_strings() -> None:

@@ -176,6 +176,9 @@ def _run_suite(folder: Path, suite: str, *args: str) -> subprocess.CompletedProc
     (folder / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
     data = minimal_config(issuer=f"https://127.0.0.1:{_closed_port()}")
     data["timeouts"] = {"connect": 2, "read": 2}
+    # These suites test verdicts against a target that is not there: without the sanity probe,
+    # which would otherwise end every test at once (tests/test_hostile.py covers it).
+    data["guards"] = {"probe": False}
     (folder / "target.toml").write_text(tomli_w.dumps(data))
     (folder / "test_suite.py").write_text(suite)
     return subprocess.run(

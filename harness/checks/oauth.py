@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 
 from harness.checks.http import brief
 from harness.evidence import Exchange
-from harness.verdict import Finding
+from harness.verdict import Finding, NotTestable
 
 # The error auth-param of a challenge, quoted or not (RFC 9110 11.2).
 _AUTH_PARAM = re.compile(r'\berror\s*=\s*(?:"([^"]*)"|([^\s,"]+))', re.IGNORECASE)
@@ -196,8 +196,16 @@ def expect_resource_refused(
 def expect_refused_or_dropped(
     exchange: Exchange, errors: Collection[str], *, statuses: Collection[int], req: str
 ) -> Finding:
-    """As ``expect_oauth_error``, except that no HTTP answer at all (the server dropped the TLS
-    connection, e.g. for want of a client certificate) also counts as a refusal."""
+    """As ``expect_oauth_error``, except that a TLS-level refusal (the server ended the TLS
+    connection with an alert, e.g. for want of a client certificate) also counts as a refusal.
+    Any other lack of an answer (a timeout, a refused or reset connection, an untrusted server
+    certificate) proves nothing: it raises ``NotTestable``, so the test ends in ERROR, never
+    PASSED."""
+    if exchange.status is None and exchange.error_kind != "tls":
+        raise NotTestable(
+            f"{exchange.label}: no answer, and not a TLS-level refusal "
+            f"({exchange.error_kind or 'unknown failure'}): {exchange.error}"
+        )
     if exchange.status is None:
         return Finding(
             req,

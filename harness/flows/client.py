@@ -71,6 +71,7 @@ class Client:
             ca_file=config.ca_file,
             cert=cert,
             timeouts=timeouts,
+            allowed_hosts=config.hosts,
         )
         key = jose.load_private_key(cfg.jwks_file) if cfg.jwks_file else None
         return cls(cfg, http, config.issuer, key)
