@@ -215,7 +215,7 @@ def make_handler(target: Target) -> type[BaseHTTPRequestHandler]:
 
         def _trickle(self, data: bytes) -> None:
             for i in range(len(data)):
-                if target.stop.wait(1.0):
+                if target.stop.wait(0.5):
                     return
                 try:
                     self.wfile.write(data[i : i + 1])
@@ -359,7 +359,7 @@ def make_handler(target: Target) -> type[BaseHTTPRequestHandler]:
                 self._send(302, b"", headers={"location": location})
             elif endpoint == "token":
                 pushed = target.pushed.get(form.get("code", ""), {})
-                body = {
+                tokens: dict[str, Any] = {
                     "access_token": secrets.token_urlsafe(32),
                     "token_type": "DPoP",
                     "expires_in": 60,
@@ -367,7 +367,7 @@ def make_handler(target: Target) -> type[BaseHTTPRequestHandler]:
                         case, pushed.get("client_id", ""), pushed.get("nonce", "")
                     ),
                 }
-                self._send(200, body, headers={"cache-control": "no-store"})
+                self._send(200, tokens, headers={"cache-control": "no-store"})
             elif endpoint == "resource":
                 self._send(200, {"accounts": []})
             else:
@@ -443,7 +443,7 @@ class HostileServer:
     def __init__(self, folder: Path) -> None:
         self.stop = threading.Event()
         self.pki = Pki(folder)
-        self.sink = RawListener("127.0.0.2", lambda c: c.recv(1))
+        self.sink = RawListener("127.0.0.2", self._swallow)
         self.target = Target(self.stop, f"https://127.0.0.2:{self.sink.port}")
         self.servers: list[_TlsServer] = []
         good = self.pki.leaf("server", ips=("127.0.0.1",), dns=("localhost",))
@@ -459,7 +459,7 @@ class HostileServer:
         old.set_ciphers("ECDHE-ECDSA-AES128-SHA")  # a cipher the harness's client never offers
         self.no_shared_cipher = self._serve(old)
         self.raw = {
-            "raw_stall": RawListener("127.0.0.1", lambda c: self.stop.wait(120) and None),
+            "raw_stall": RawListener("127.0.0.1", self._stall),
             "raw_garbage": RawListener("127.0.0.1", self._garbage),
             "raw_reset": RawListener("127.0.0.1", self._raw_reset),
         }
@@ -474,6 +474,13 @@ class HostileServer:
         ).start()
         self.servers.append(server)
         return int(server.server_address[1])
+
+    def _stall(self, conn: socket.socket) -> None:
+        self.stop.wait(120)
+
+    @staticmethod
+    def _swallow(conn: socket.socket) -> None:
+        conn.recv(1)
 
     @staticmethod
     def _garbage(conn: socket.socket) -> None:

@@ -96,3 +96,31 @@ def test_unparsable_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("issuer = ")
     with pytest.raises(ConfigError, match="cannot parse"):
         load_config(tmp_path / "bad.toml")
+
+
+# --- hostile targets (issue 9): time limits, hosts, guards ------------------------------------
+
+
+def test_time_limits_and_guards_have_sane_defaults(config_dir: Path) -> None:
+    config = parse_config(minimal_config(), config_dir)
+    assert (config.timeouts.request, config.timeouts.test) == (30.0, 300.0)
+    assert config.guards.probe and config.guards.max_consecutive_errors == 5
+    assert config.hosts == {"as.example.test", "rs.example.test"}
+    extra = parse_config(minimal_config(allowed_hosts=["MTLS.as.example.test"]), config_dir)
+    assert "mtls.as.example.test" in extra.hosts
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"timeouts": {"request": 0}}, "timeouts.request: Input should be greater than 0"),
+        ({"timeouts": {"connect": 10, "request": 5}}, "request (the whole request) must be"),
+        ({"timeouts": {"test": 30}}, "test must be longer than code_expiry_wait"),
+        ({"guards": {"max_consecutive_errors": -1}}, "guards.max_consecutive_errors"),
+        ({"guards": {"probes": False}}, "guards.probes: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_time_limits_and_guards_are_named(
+    config_dir: Path, overrides: dict[str, Any], words: str
+) -> None:
+    assert words in _error(minimal_config(**overrides), config_dir)

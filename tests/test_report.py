@@ -23,7 +23,11 @@ from harness.report import write_run
 from harness.results import RunResults, TestResult
 from harness.verdict import Finding, Judged, Verdict
 
-EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1">'
+EVIL = (
+    '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1">'
+    '"><img src=x onerror=window.__pwned=1><a href="javascript:window.__pwned=1">x</a>'
+)
+JS_URL = "javascript:window.__pwned=1//"
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -42,7 +46,11 @@ def _exchange(status: int, body: dict[str, Any], label: str = "token") -> Exchan
         request_body="grant_type=authorization_code&code=abcdefghijklmnopqrstuvwxyz&client_id=c1",
         identity="client c1",
         status=status,
-        response_headers=[("content-type", "application/json"), ("www-authenticate", EVIL)],
+        response_headers=[
+            ("content-type", "application/json"),
+            ("www-authenticate", EVIL),
+            ("location", JS_URL),
+        ],
         response_body=json.dumps(body),
         client_cert=True,
     )
@@ -79,7 +87,7 @@ def synthetic_run(n: int = 0) -> RunResults:
             [
                 _exchange(400, {"error": "invalid_request", "error_description": EVIL, "jwk": key}),
                 _exchange(200, {"access_token": ACCESS_TOKEN, "token_type": "Bearer"}, "token 2"),
-                Screenshot(f"login {EVIL}", "https://as.example.test/login", PNG),
+                Screenshot(f"login {EVIL}", JS_URL, PNG),
                 Note(
                     "authorization response",
                     f"browser redirected to https://c/cb?code=abcdefghijklmnopq&x={EVIL}",
@@ -215,6 +223,11 @@ def test_hostile_text_never_executes(report: Path, browser: Browser) -> None:
             assert page.evaluate("typeof window.__pwned") == "undefined", path
             assert page.locator("script").count() == 0, path
             assert page.locator("img[onerror]").count() == 0, path
+            assert page.locator("[onerror], [onload], [onclick]").count() == 0, path
+            hrefs = page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))")
+            # Links are the report's own pages and the specs' URLs; target text is never one.
+            assert all(h.startswith(("https://", "tests/", "../")) for h in hrefs), hrefs
+            assert not any("pwned" in h for h in hrefs), path
             assert not dialogs
     with browser.page() as page:
         page.goto(next((report / "tests").glob("*test_failed.html")).as_uri())
