@@ -458,6 +458,10 @@ class HostileServer:
         old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_2
         old.set_ciphers("ECDHE-ECDSA-AES128-SHA")  # a cipher the harness's client never offers
         self.no_shared_cipher = self._serve(old)
+        mtls = self.pki.leaf("mtls", ips=("127.0.0.1",))
+        mtls.verify_mode = ssl.CERT_REQUIRED  # refuses, at the TLS level, a client without one
+        mtls.load_verify_locations(self.pki.ca_file)
+        self.cert_required = self._serve(mtls)
         self.raw = {
             "raw_stall": RawListener("127.0.0.1", self._stall),
             "raw_garbage": RawListener("127.0.0.1", self._garbage),

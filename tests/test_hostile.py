@@ -28,6 +28,7 @@ import tomli_w
 from joserfc.jwk import ECKey
 from markupsafe import escape
 
+from harness.net import ForeignHost, HttpClient, Timeouts, TransportFailure
 from tests import hostile
 from tests.conftest import run_env
 from tests.procs import pids_mentioning
@@ -411,6 +412,11 @@ def test_hostile_target(case: Case, runs: dict[str, dict[str, Any]]) -> None:
         assert any(case.notice in n for n in doc["notices"])
     for page in [run["out"] / "index.html", *(run["out"] / "tests").glob("*.html")]:
         assert active_content(page.read_text()) == [], page
+    for path in run["out"].rglob("*"):
+        if path.is_file() and path.suffix != ".png":
+            text = path.read_text()
+            assert "PRIVATE KEY" not in text, path
+            assert '"d": "' not in text.replace('"d": "[redacted]"', ""), path
     if case.exit == 3:
         assert took < 6, f"a target down must end the run quickly, not after {took:.1f} s"
 
@@ -419,6 +425,56 @@ def test_no_request_ever_reached_another_host(runs: dict[str, dict[str, Any]]) -
     """Discovery, redirects and metadata pointing elsewhere never make the harness connect
     there (the sink on 127.0.0.2 counts every connection)."""
     assert runs["__sink__"]["accepted"] == 0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hostile.HostileServer]:
+    running = hostile.HostileServer(tmp_path_factory.mktemp("hostile-net"))
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize(
+    ("listener", "path", "kind"),
+    [
+        ("cert_required", "/c/x/jwks", "tls"),
+        ("no_shared_cipher", "/c/x/jwks", "tls"),
+        ("raw_garbage", "/c/x/jwks", "tls"),
+        ("wrong_host", "/c/x/jwks", "tls-certificate"),
+        ("untrusted", "/c/x/jwks", "tls-certificate"),
+        ("raw_stall", "/c/x/jwks", "timeout"),
+        ("raw_reset", "/c/x/jwks", "reset"),
+        ("closed", "/c/x/jwks", "connect"),
+        ("main", "/c/net_trickle/.well-known/openid-configuration", "timeout"),
+        ("main", "/c/net_not_http/.well-known/openid-configuration", "protocol"),
+    ],
+)
+def test_transport_failures_are_told_apart(
+    server: hostile.HostileServer, listener: str, path: str, kind: str
+) -> None:
+    """Each failure gets its kind (only "tls" may stand in for a refusal, see
+    checks.expect_refused_or_dropped), and no request outlives its total time limit."""
+    hostile.FAULTS.update(
+        net_trickle=("discovery", "trickle_headers"), net_not_http=("discovery", "not_http")
+    )
+    limits = Timeouts(connect=1.0, read=1.0, total=1.5)
+    http = HttpClient("test", ca_file=server.pki.ca_file, timeouts=limits)
+    url = f"https://127.0.0.1:{server.port_of(listener)}{path}"
+    begin = time.monotonic()
+    with pytest.raises(TransportFailure) as info:
+        http.send("probe", "GET", url)
+    http.close()
+    assert info.value.exchange.error_kind == kind, info.value.exchange.error
+    assert time.monotonic() - begin < limits.total + 0.5
+
+
+def test_requests_go_to_the_configured_hosts_only(server: hostile.HostileServer) -> None:
+    """A URL on another host is refused before anything is sent, and recorded as such."""
+    http = HttpClient("test", ca_file=server.pki.ca_file, allowed_hosts=["127.0.0.1"])
+    with pytest.raises(ForeignHost, match="not a host of the configured target"):
+        http.send("token", "POST", f"{server.target.sink_url}/token", form={"code": "x"})
+    http.close()
+    assert server.sink.accepted == 0
 
 
 def test_active_content_detector_finds_what_it_must() -> None:
