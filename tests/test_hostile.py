@@ -307,7 +307,7 @@ def _run_case(server: hostile.HostileServer, case: Case, folder: Path) -> dict[s
         "wall_s": wall,
         "doc": doc,
         "out": out,
-        "left": pids_mentioning(str(folder)),
+        "left": pids_mentioning(f"{folder}/"),  # "c4/" must not match "c40/"
     }
 
 
