@@ -141,7 +141,10 @@ class Redactor:
                 pass
         if "x-www-form-urlencoded" in content_type or FORM_RE.fullmatch(stripped):
             return self.params(stripped)
-        return self.text(body)
+        # Not JSON (cut at the size cap, say), but it may still hold secret members.
+        return _SECRET_MEMBER.sub(
+            lambda m: f'"{m.group(1)}": "{self.opaque(m.group(2))}"', self.text(body)
+        )
 
 
 _SECRET_PARAM = re.compile(
@@ -150,11 +153,20 @@ _SECRET_PARAM = re.compile(
 )
 
 
+# A secret JSON member in a body that does not parse (cut at the size cap, or malformed).
+_SECRET_MEMBER = re.compile(
+    r'"(code|code_verifier|access_token|refresh_token|client_secret|password)"\s*:\s*"([^"\\]+)"'
+)
+
+
 def secrets_in_text(text: str) -> set[str]:
-    """Secret values carried as ``name=value`` parameters anywhere in a text (URLs, forms)."""
-    return {unquote_plus(m.group(2)) for m in _SECRET_PARAM.finditer(text)} | {
-        m.group(2) for m in _SECRET_PARAM.finditer(text)
-    }
+    """Secret values carried as ``name=value`` parameters anywhere in a text (URLs, forms), or
+    as ``"name": "value"`` members of JSON that may not parse."""
+    return (
+        {unquote_plus(m.group(2)) for m in _SECRET_PARAM.finditer(text)}
+        | {m.group(2) for m in _SECRET_PARAM.finditer(text)}
+        | {m.group(2) for m in _SECRET_MEMBER.finditer(text)}
+    )
 
 
 def _sh(value: str) -> str:
@@ -229,6 +241,7 @@ class Exchange:
         be hidden wherever else they are quoted."""
         found = secrets_in_text(self.url) | secrets_in_text(self.request_body)
         found |= secrets_in_text(self.header("location") or "")
+        found |= {m.group(2) for m in _SECRET_MEMBER.finditer(self.response_body)}
         auth = self.request_header("authorization")
         if auth:
             found.add(auth.strip().rpartition(" ")[2])

@@ -127,6 +127,7 @@ class Target:
         self.key = ECKey.generate_key("P-256", {"kid": "hostile-1"}, private=True)
         self.pushed: dict[str, dict[str, str]] = {}
         self.dead: set[str] = set()
+        self.issued: list[str] = []  # every access token handed out: no artifact may show one
         self.stop = stop
         self.sink_url = sink_url
         self.port = 0
@@ -367,6 +368,7 @@ def make_handler(target: Target) -> type[BaseHTTPRequestHandler]:
                         case, pushed.get("client_id", ""), pushed.get("nonce", "")
                     ),
                 }
+                target.issued.append(tokens["access_token"])
                 self._send(200, tokens, headers={"cache-control": "no-store"})
             elif endpoint == "resource":
                 self._send(200, {"accounts": []})

@@ -334,12 +334,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[st
             }
             done = {name: f.result() for name, f in futures.items()}
         done["__sink__"] = {"accepted": server.sink.accepted}
+        done["__issued__"] = {"tokens": list(server.target.issued)}
         table = os.environ.get("HOSTILE_TABLE")  # write fault -> verdicts -> time to a file
         if table:
             rows = [
                 (name, r["code"], r["wall_s"], r["doc"] and r["doc"]["tests"])
                 for name, r in done.items()
-                if name != "__sink__"
+                if not name.startswith("__")
             ]
             lines = [
                 f"| {n} | "
@@ -416,6 +417,8 @@ def test_hostile_target(case: Case, runs: dict[str, dict[str, Any]]) -> None:
         if path.is_file() and path.suffix != ".png":
             text = path.read_text()
             assert "PRIVATE KEY" not in text, path
+            leaked = [t for t in runs["__issued__"]["tokens"] if t in text]
+            assert not leaked, f"an access token in {path}"
             assert '"d": "' not in text.replace('"d": "[redacted]"', ""), path
     if case.exit == 3:
         assert took < 6, f"a target down must end the run quickly, not after {took:.1f} s"
