@@ -251,9 +251,11 @@ def _config(server: hostile.HostileServer, case: Case, folder: Path) -> Path:
             "login": [{"name": "login", "url": "**/no-login-page*", "actions": [{"click": "b"}]}],
         },
         "timeouts": {
-            "connect": 1.0,
-            "read": 1.0,
-            "request": 2.0,
+            # Small, yet well above what an honest answer takes on a loaded 2-core machine
+            # (the hostile server shares its process with the threads that run the cases).
+            "connect": 2.0,
+            "read": 2.0,
+            "request": 3.0,
             "browser_step": 10.0,
             "test": 20.0,
             "code_expiry_wait": 1.0,
@@ -421,7 +423,7 @@ def test_hostile_target(case: Case, runs: dict[str, dict[str, Any]]) -> None:
             assert not leaked, f"an access token in {path}"
             assert '"d": "' not in text.replace('"d": "[redacted]"', ""), path
     if case.exit == 3:
-        assert took < 6, f"a target down must end the run quickly, not after {took:.1f} s"
+        assert took < 8, f"a target down must end the run quickly, not after {took:.1f} s"
 
 
 def test_no_request_ever_reached_another_host(runs: dict[str, dict[str, Any]]) -> None:
