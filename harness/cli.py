@@ -51,7 +51,10 @@ EXIT_CODES: dict[int, int] = {
 }
 
 
-def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
+DEFAULT_WORKERS = 2  # one per core of a small CI machine; each worker has its own browser
+
+
+def _pytest(target_args: list[str], out: Path, extra: list[str], workers: int) -> int:
     args = [
         str(suites_dir()),
         *target_args,
@@ -59,6 +62,9 @@ def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
         str(out),
         "-p",
         "no:cacheprovider",
+        # pytest-xdist: N worker processes, each with its own browser; 1 runs in this process.
+        "-n",
+        str(workers if workers > 1 else 0),
         *extra,
     ]
     code = int(pytest.main(args))
@@ -75,7 +81,7 @@ def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
-    return _pytest(["--reference-target"], out, extra)
+    return _pytest(["--reference-target"], out, extra, ns.workers)
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -86,7 +92,7 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
         return 2
     out = ns.out or new_run_dir(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
-    return _pytest(["--target-config", str(ns.config)], out, extra)
+    return _pytest(["--target-config", str(ns.config)], out, extra, ns.workers)
 
 
 def cmd_target_start(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -139,6 +145,24 @@ def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0 if doc["score"] == 1.0 and not doc["false_failures"] else 1
 
 
+def _workers(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _workers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"tests run in N processes at once, each with its own browser (default "
+        f"{DEFAULT_WORKERS}; 1 runs them one after another)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fapi-harness",
@@ -150,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
     )
+    _workers_option(demo)
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the plan against a configured target")
     run.add_argument(
@@ -158,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
     )
+    _workers_option(run)
     run.set_defaults(func=cmd_run)
     mutants = sub.add_parser("mutants", help="prove the negative tests against broken targets")
     mutants.add_argument("--out", type=Path, help="write mutants.json here")

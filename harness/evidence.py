@@ -355,18 +355,22 @@ class Note:
     label: str
     text: str
     started: float = field(default_factory=time.time)
+    elapsed_s: float | None = None  # for a span of time (the browser's part of a flow, a wait)
 
     def secrets(self) -> set[str]:
         """Secret parameters quoted in the note (e.g. the code in a callback URL)."""
         return secrets_in_text(self.text)
 
     def to_dict(self, redactor: Redactor) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": "note",
             "label": self.label,
             "text": redactor.scrub(self.text, self.secrets()),
             "started": self.started,
         }
+        if self.elapsed_s is not None:
+            out["elapsed_s"] = round(self.elapsed_s, 4)
+        return out
 
 
 @dataclass
@@ -386,11 +390,18 @@ class ServerEvent:
 Evidence = Exchange | Screenshot | Note | ServerEvent
 
 
+# Every request a test sends carries this header, so that the events a target logs (the
+# reference target's error events) can be told apart when tests run in parallel.
+TEST_HEADER = "x-fapi-harness-test"
+
+
 @dataclass
 class Recorder:
-    """Collects the evidence of one test, in order."""
+    """Collects the evidence of one test, in order. ``tag`` names the test in the traffic it
+    sends (the ``x-fapi-harness-test`` header)."""
 
     items: list[Evidence] = field(default_factory=list)
+    tag: str | None = None
 
     def add(self, item: Evidence) -> None:
         self.items.append(item)
@@ -406,6 +417,12 @@ _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("reco
 def current_recorder() -> Recorder | None:
     """The recorder of the test that is running, if any."""
     return _current.get()
+
+
+def current_tag() -> str | None:
+    """The running test's traffic tag, if any (see ``TEST_HEADER``)."""
+    recorder = _current.get()
+    return recorder.tag if recorder is not None else None
 
 
 def set_recorder(recorder: Recorder | None) -> contextvars.Token[Recorder | None]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.evidence import Exchange, record
+from harness.evidence import TEST_HEADER, Exchange, current_tag, record
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -84,6 +84,9 @@ class HttpClient:
         if header_list:
             sent = [*(headers or {}).items(), *header_list]
         request = self._client.build_request(method, url, headers=sent, data=form)
+        tag = current_tag()
+        if tag is not None:
+            request.headers[TEST_HEADER] = tag
         body = request.read().decode("utf-8", errors="replace")
         exchange = Exchange(
             label=label,

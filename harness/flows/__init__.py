@@ -5,6 +5,7 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 """
 
 from harness.evidence import Exchange
+from harness.flows.aging import AgedCode, AgedRequestUri, age_codes, age_request_uris
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Attempt,
@@ -20,6 +21,7 @@ from harness.flows.steps import (
     discover,
     fetch_jwks,
     new_state,
+    obtain_code,
     obtain_tokens,
     own_query,
     post_as_client,
@@ -28,12 +30,14 @@ from harness.flows.steps import (
     refresh_tokens,
     require_callback,
     require_success,
-    wait,
+    wait_until,
 )
 from harness.flows.target import TargetContext
 from harness.net import TransportFailure
 
 __all__ = [
+    "AgedCode",
+    "AgedRequestUri",
     "Attempt",
     "Client",
     "Collected",
@@ -43,6 +47,8 @@ __all__ = [
     "TargetContext",
     "Tokens",
     "TransportFailure",
+    "age_codes",
+    "age_request_uris",
     "attempt_authorization",
     "authorization_params",
     "authorization_url",
@@ -52,6 +58,7 @@ __all__ = [
     "discover",
     "fetch_jwks",
     "new_state",
+    "obtain_code",
     "obtain_tokens",
     "own_query",
     "post_as_client",
@@ -60,5 +67,5 @@ __all__ = [
     "refresh_tokens",
     "require_callback",
     "require_success",
-    "wait",
+    "wait_until",
 ]

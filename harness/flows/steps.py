@@ -19,6 +19,7 @@ from harness.evidence import (
     Exchange,
     Note,
     Recorder,
+    current_tag,
     decode_jwt_parts,
     record,
     recording,
@@ -365,12 +366,27 @@ def require_callback(attempt: Attempt, what: str) -> AuthorizationResponse:
     return front
 
 
-def wait(seconds: float, why: str) -> None:
-    """Wait a time the spec mandates (an expiry), saying what for, in the evidence and on the
-    terminal."""
-    record(Note("wait", f"waiting {seconds:.0f} s for {why}"))
-    print(f"\nfapi-harness: waiting {seconds:.0f} s for {why}", file=sys.stderr, flush=True)
-    time.sleep(seconds)
+def wait_until(ready_at: float, why: str) -> None:
+    """Wait until ``ready_at`` (a ``time.time()``) for something the spec makes expire, saying
+    what for, in the evidence and on the terminal. Whatever ran since the clock started counts:
+    set-up that starts clocks early (see ``pytest.mark.slow``) leaves little or nothing to wait."""
+    began = time.time()
+    left = max(0.0, ready_at - began)
+    if left > 1:
+        print(f"\nfapi-harness: waiting {left:.0f} s for {why}", file=sys.stderr, flush=True)
+    time.sleep(left)
+    record(Note("wait", f"waited {left:.0f} s more for {why}", began, left))
+
+
+def obtain_code(
+    client: Client, target: TargetContext, dpop: DpopSession | None
+) -> tuple[str, jose.Pkce]:
+    """Set-up: a fresh authorization code for ``client`` (PAR, then the browser login), with the
+    PKCE pair its redemption needs; ``NotTestable`` if no code came back."""
+    pkce = jose.pkce_s256()
+    params = authorization_params(client, pkce, new_state(), None)
+    attempt = attempt_authorization(client, target, params, dpop=dpop)
+    return require_callback(attempt, "the authorization").params["code"], pkce
 
 
 @dataclass
@@ -389,6 +405,6 @@ class Collected:
 def collecting() -> Iterator[Collected]:
     """Gather the evidence of the block apart, for ``Collected.attach`` in the test it serves."""
     box = Collected([])
-    with recording(Recorder()) as recorder:
+    with recording(Recorder(tag=current_tag())) as recorder:
         yield box
     box.items = list(recorder.items)

@@ -126,6 +126,7 @@ provider.emit = (name, ...args) => {
     const [ctx, err] = args.length > 1 ? args : [undefined, args[0]];
     logEvent({
       event: name,
+      test: ctx?.get('x-fapi-harness-test') || undefined,
       method: ctx?.method,
       path: ctx?.path,
       client_id: ctx?.oidc?.client?.clientId,
