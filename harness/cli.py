@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 import suites
+from harness.catalogue import load_catalogue
 from harness.config import ConfigError, load_config
+from harness.listing import plan_tests
 from harness.mutants import run_mutants
 from harness.targets.reference import TargetStartError, start_reference_target
 
@@ -54,10 +56,26 @@ EXIT_CODES: dict[int, int] = {
 DEFAULT_WORKERS = 2  # one per core of a small CI machine; each worker has its own browser
 
 
-def _pytest(target_args: list[str], out: Path, extra: list[str], workers: int) -> int:
+def plan_dir(plan: str | None) -> Path:
+    """The folder of the plan (or area) named ``plan``, e.g. ``fapi2_sp`` or ``fapi2_sp/par``."""
+    folder = suites_dir() / plan if plan else suites_dir()
+    if not folder.is_dir() or not list(folder.rglob("test_*.py")):
+        known = sorted({t.plan for t in plan_tests(suites_dir())})
+        raise ValueError(f"--plan: no plan named {plan!r}; there are {', '.join(known)}")
+    return folder
+
+
+def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: list[str]) -> int:
+    try:
+        folder = plan_dir(ns.plan)
+    except ValueError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    workers: int = ns.workers
     args = [
-        str(suites_dir()),
+        str(folder),
         *target_args,
+        *(a for prefix in ns.clause or [] for a in ("--clause", prefix)),
         "--report-dir",
         str(out),
         "-p",
@@ -81,7 +99,7 @@ def _pytest(target_args: list[str], out: Path, extra: list[str], workers: int) -
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
-    return _pytest(["--reference-target"], out, extra, ns.workers)
+    return _pytest(ns, ["--reference-target"], out, extra)
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -92,7 +110,7 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
         return 2
     out = ns.out or new_run_dir(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
-    return _pytest(["--target-config", str(ns.config)], out, extra, ns.workers)
+    return _pytest(ns, ["--target-config", str(ns.config)], out, extra)
 
 
 def cmd_target_start(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -133,6 +151,39 @@ def cmd_target_stop(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_list(ns: argparse.Namespace, extra: list[str]) -> int:
+    """Print the plan's tests and the requirements they cover, without running anything."""
+    try:
+        folder = plan_dir(ns.plan)
+    except ValueError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    tests = [
+        t
+        for t in plan_tests(suites_dir())
+        if (suites_dir().parent / t.path).is_relative_to(folder)
+        and (not ns.clause or any(t.covers(prefix) for prefix in ns.clause))
+    ]
+    plan = None
+    for test in tests:
+        if test.plan != plan:
+            plan = test.plan
+            print(f"\n{plan}")
+        flags = "".join(
+            f" [{f}]" for f, on in (("negative", test.negative), ("slow", test.slow)) if on
+        )
+        print(f"  {test.name}{flags}")
+        print(f"      {', '.join(test.requirements)}")
+        if ns.verbose and test.summary:
+            print(f"      {test.summary}")
+    covered = {rid for t in tests for rid in t.requirements}
+    print(
+        f"\n{len(tests)} tests (each runs once per variant it applies to), covering "
+        f"{len(covered)} of the catalogue's {len(load_catalogue())} requirements"
+    )
+    return 0 if tests else 2
+
+
 def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports") / "mutants")
     try:
@@ -152,7 +203,20 @@ def _workers(text: str) -> int:
     return value
 
 
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plan", metavar="NAME", help="run one plan or area only (e.g. fapi2_sp/par)"
+    )
+    parser.add_argument(
+        "--clause",
+        action="append",
+        metavar="PREFIX",
+        help="run only tests covering a requirement id starting with PREFIX (repeatable)",
+    )
+
+
 def _workers_option(parser: argparse.ArgumentParser) -> None:
+    _selection_options(parser)
     parser.add_argument(
         "--workers",
         type=_workers,
@@ -185,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _workers_option(run)
     run.set_defaults(func=cmd_run)
+    listing = sub.add_parser("list", help="list the plan's tests and their clauses (dry run)")
+    _selection_options(listing)
+    listing.add_argument("-v", "--verbose", action="store_true", help="with each test's summary")
+    listing.set_defaults(func=cmd_list)
     mutants = sub.add_parser("mutants", help="prove the negative tests against broken targets")
     mutants.add_argument("--out", type=Path, help="write mutants.json here")
     mutants.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")

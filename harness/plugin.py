@@ -96,6 +96,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Also fail the run (exit 1) on WARNING or REVIEW verdicts (repeatable).",
     )
     group.addoption(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="Run only tests that declare a requirement id starting with PREFIX (repeatable).",
+    )
+    group.addoption(
         "--variant",
         action="append",
         default=[],
@@ -586,6 +593,17 @@ def pytest_collection_modifyitems(
                 raise pytest.UsageError(
                     f"{item.nodeid}: unknown requirement id(s): {', '.join(unknown)}"
                 )
+    prefixes: list[str] = config.getoption("--clause")
+    if prefixes:
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            ids = [str(i) for m in item.iter_markers("requirement") for i in m.args]
+            covers = any(rid.startswith(p) for rid in ids for p in prefixes)
+            (keep if covers else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
     # Tests that wait for an expiry go last: their clocks start at the first test (see
     # start_expiry_clocks), so by then little or nothing is left to wait.
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
