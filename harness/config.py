@@ -311,3 +311,22 @@ def load_config(path: Path) -> TargetConfig:
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot parse: {exc}") from None
     return parse_config(data, path.parent)
+
+
+SCHEMA_FILE = Path(__file__).with_name("config.schema.json")
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of a target configuration (published as ``harness/config.schema.json``
+    for editor completion; ``python -m harness.config`` writes it again after a model change)."""
+    schema = TargetConfig.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "fapi-harness target configuration",
+    }
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(json.dumps(config_schema(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {SCHEMA_FILE}")

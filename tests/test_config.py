@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import tomli_w
 
-from harness.config import ConfigError, load_config, parse_config
+from harness.config import SCHEMA_FILE, ConfigError, config_schema, load_config, parse_config
 from tests.conftest import minimal_config
 
 
@@ -96,3 +97,18 @@ def test_unparsable_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("issuer = ")
     with pytest.raises(ConfigError, match="cannot parse"):
         load_config(tmp_path / "bad.toml")
+
+
+def test_the_published_schema_is_the_models() -> None:
+    """harness/config.schema.json (for editors) must say what the model checks; after a model
+    change, `python -m harness.config` writes it again."""
+    assert json.loads(SCHEMA_FILE.read_text()) == config_schema()
+
+
+def test_the_schema_accepts_a_valid_config_and_names_what_is_wrong() -> None:
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.validate(minimal_config(), schema)
+    with pytest.raises(jsonschema.ValidationError, match="'colour' was unexpected"):
+        jsonschema.validate(minimal_config(colour="blue"), schema)
+    with pytest.raises(jsonschema.ValidationError, match="'issuer' is a required property"):
+        jsonschema.validate({k: v for k, v in minimal_config().items() if k != "issuer"}, schema)
