@@ -182,11 +182,23 @@ def refresh_tokens(
     refresh_token: str,
     *,
     dpop: DpopSession | None = None,
+    authenticate: bool = True,
+    label: str = "refresh",
 ) -> Exchange:
     """POST the refresh_token grant to the token endpoint (RFC 6749 6), authenticated as the
-    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5)."""
+    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5). For negative tests:
+    ``authenticate=False`` sends only the client_id, no client authentication."""
     grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return post_as_client(client, "refresh", discovery.endpoint("token_endpoint"), grant, dpop=dpop)
+    if not authenticate:
+        grant["client_id"] = client.client_id
+    return post_as_client(
+        client,
+        label,
+        discovery.endpoint("token_endpoint"),
+        grant,
+        dpop=dpop,
+        authenticate=authenticate,
+    )
 
 
 def call_resource(
