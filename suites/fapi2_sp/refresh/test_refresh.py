@@ -229,6 +229,7 @@ def test_refresh_token_of_another_client_refused(
     )
 
 
+@pytest.mark.negative
 @pytest.mark.requirement("OAUTH-4.1.2-1")
 def test_refresh_refused_after_code_reuse(
     target: TargetContext, client: Client, judge: Judge
