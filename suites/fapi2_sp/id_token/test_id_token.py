@@ -236,6 +236,7 @@ def test_claims_parameter(target: TargetContext, client: Client, judge: Judge) -
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
     flows.require_success(token, 200, "the token request")
     body = token.json()
+    body = body if isinstance(body, dict) else {}
     _, id_claims = flows.decode_jwt(str(body.get("id_token", "")))
     judge.should(checks.expect_claims_present(id_claims, wanted, "id_token", req="OIDC-5.5-1"))
     userinfo = flows.call_resource(
@@ -251,3 +252,37 @@ def test_claims_parameter(target: TargetContext, client: Client, judge: Judge) -
     info = info if isinstance(info, dict) else {}
     judge.must(checks.expect_same_claims(id_claims, info, ["sub"], "userinfo", req="OIDC-5.3.2-1"))
     judge.should(checks.expect_claims_present(info, wanted, "userinfo", req="OIDC-5.5-1"))
+
+
+@pytest.mark.requirement("OIDC-5.5.1.1-1")
+def test_id_token_acr_as_requested(target: TargetContext, client: Client, judge: Judge) -> None:
+    """SKIPPED unless the metadata lists acr_values_supported and says
+    claims_parameter_supported. The pushed request asks, through the claims parameter, for acr
+    as an essential id_token claim with the first supported value. Passing means the id_token's
+    acr is that value (OIDC Core 5.5.1.1)."""
+    meta = target.discovery.metadata
+    acrs = meta.get("acr_values_supported")
+    if "openid" not in client.config.scope.split():
+        pytest.skip("not applicable: the client does not request the openid scope")
+    if not isinstance(acrs, list) or not acrs or not isinstance(acrs[0], str):
+        pytest.skip("not applicable: the target advertises no acr_values_supported")
+    if meta.get("claims_parameter_supported") is not True:
+        pytest.skip("not applicable: the target does not advertise claims_parameter_supported")
+    dpop = DpopSession() if client.uses_dpop else None
+    pkce = jose.pkce_s256()
+    request = {"id_token": {"acr": {"essential": True, "values": [acrs[0]]}}}
+    params = {
+        **flows.authorization_params(client, pkce, flows.new_state(), flows.new_state()),
+        "claims": json.dumps(request),
+    }
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    code = flows.require_callback(attempt, "the authorization").params["code"]
+    token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
+    flows.require_success(token, 200, "the token request")
+    body = token.json()
+    _, id_claims = flows.decode_jwt(str(body.get("id_token", "")) if isinstance(body, dict) else "")
+    judge.must(
+        checks.expect_same_claims(
+            {"acr": acrs[0]}, id_claims, ["acr"], "id_token", req="OIDC-5.5.1.1-1"
+        )
+    )
