@@ -92,7 +92,8 @@ def new_state() -> str:
 def authorization_params(
     client: Client, pkce: jose.Pkce, state: str, nonce: str | None
 ) -> dict[str, str]:
-    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR."""
+    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR (with
+    prompt=consent when the scope asks for offline_access, which OIDC Core 11 requires)."""
     params = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -104,6 +105,9 @@ def authorization_params(
     }
     if nonce is not None:
         params["nonce"] = nonce
+    if "offline_access" in client.config.scope.split():
+        # OIDC Core 11: offline_access is ignored unless prompt contains consent.
+        params["prompt"] = "consent"
     return params
 
 
