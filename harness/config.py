@@ -287,6 +287,57 @@ def _resolve_paths(config: TargetConfig, base: Path) -> TargetConfig:
     )
 
 
+# The public members that identify a key (RFC 7517/7518): two JWKs with the same values here
+# are the same key, whatever else they carry.
+_PUBLIC_MEMBERS = ("kty", "crv", "x", "y", "n", "e")
+
+
+def _signing_key(path: Path, where: str) -> dict[str, Any]:
+    """The first key of a client's private JWKS file (the one that signs its assertions)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{where}: not a JSON JWKS: {exc}") from None
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(keys, list) or not keys or not isinstance(keys[0], dict):
+        raise ConfigError(f"{where}: no keys in the JWKS")
+    key: dict[str, Any] = keys[0]
+    if "d" not in key:
+        raise ConfigError(f"{where}: the first key has no private part (d)")
+    if not isinstance(key.get("alg"), str) or not key["alg"]:
+        raise ConfigError(
+            f"{where}: the first key has no alg; give the algorithm it signs with "
+            "(PS256, ES256 or EdDSA for FAPI 2.0)"
+        )
+    return key
+
+
+def _check_client_keys(config: TargetConfig) -> None:
+    """Each private_key_jwt client's signing key has an alg, and the two clients of a variant
+    use different keys with different kids (cross-client tests sign with the other's key)."""
+    index = {c.client_id: i for i, c in enumerate(config.clients)}
+    keys = {
+        c.client_id: _signing_key(c.jwks_file, f"clients[{i}].jwks_file")
+        for i, c in enumerate(config.clients)
+        if c.jwks_file is not None
+    }
+    for variant in config.variants:
+        one, two = keys.get(variant.client), keys.get(variant.client2)
+        if one is None or two is None:
+            continue
+        where = f"clients[{index[variant.client2]}].jwks_file"
+        if all(one.get(m) == two.get(m) for m in _PUBLIC_MEMBERS):
+            raise ConfigError(
+                f"{where}: {variant.client2!r} uses the same key as {variant.client!r} "
+                f"(variant {variant.name!r}); the two clients need distinct keys"
+            )
+        if one.get("kid") is not None and one.get("kid") == two.get("kid"):
+            raise ConfigError(
+                f"{where}: {variant.client2!r} uses the same kid {one['kid']!r} as "
+                f"{variant.client!r} (variant {variant.name!r}); the kids must differ"
+            )
+
+
 def parse_config(data: dict[str, Any], base: Path) -> TargetConfig:
     """Validate a configuration mapping; relative paths are taken from ``base``."""
     data = _interpolate(data, "")
@@ -298,7 +349,9 @@ def parse_config(data: dict[str, Any], base: Path) -> TargetConfig:
             msg = str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"{_field_path(tuple(err['loc']))}: {msg}")
         raise ConfigError("invalid target configuration:\n  " + "\n  ".join(lines)) from None
-    return _resolve_paths(config, base)
+    config = _resolve_paths(config, base)
+    _check_client_keys(config)
+    return config
 
 
 def load_config(path: Path) -> TargetConfig:

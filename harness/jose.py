@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,3 +252,55 @@ def verify_signature(
             False, alg, kid, f"signature does not verify: {type(exc).__name__} {exc}"
         )
     return SignatureCheck(True, alg, kid, f"signature verifies with kid {kid!r} ({alg})")
+
+
+# --- id_token hashes and published keys (refresh, id_token and keys plan) ---
+
+# The hash of a JWS alg (OIDC Core 3.1.3.6, 3.3.2.11: the one the alg's signature uses; EdDSA
+# with Ed25519 uses SHA-512, as the OpenID Foundation's errata and suite do).
+_ALG_HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+
+
+def left_half_hash(value: str, alg: str) -> str | None:
+    """``at_hash``/``c_hash``/``s_hash`` of ``value`` for a token signed with ``alg``: base64url
+    of the left half of its hash (OIDC Core 3.1.3.6); None for an alg with no known hash."""
+    digest = hashlib.sha512 if alg in ("EdDSA", "Ed25519") else _ALG_HASHES.get(alg[-3:])
+    if digest is None:
+        return None
+    full = digest(value.encode("ascii")).digest()
+    return b64url(full[: len(full) // 2])
+
+
+# Members that only private or symmetric keys carry (RFC 7518 6.2.2, 6.3.2, 6.4; RFC 8037 2).
+PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+_CURVE_BITS = {"P-256": 256, "P-384": 384, "P-521": 521, "secp256k1": 256}
+
+
+def key_bits(jwk: Mapping[str, Any]) -> int | None:
+    """The size of an RSA modulus or an EC curve in bits; None for other key types."""
+    if jwk.get("kty") == "RSA":
+        n = jwk.get("n")
+        if not isinstance(n, str):
+            return 0
+        try:
+            raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
+        except ValueError:
+            return 0
+        return int.from_bytes(raw, "big").bit_length()
+    if jwk.get("kty") == "EC":
+        return _CURVE_BITS.get(str(jwk.get("crv")), 0)
+    return None
+
+
+def key_problem(jwk: Any) -> str | None:
+    """Why a published JWK cannot be used as a public key (None when it imports)."""
+    if not isinstance(jwk, dict):
+        return f"not a JSON object: {jwk!r}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc warns on short keys: sized elsewhere
+            KeySet.import_key_set({"keys": [jwk]})
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        return f"{type(exc).__name__}: {str(exc) or 'the key members do not form a valid key'}"
+    return None

@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import json
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 from harness import checks, jose
 from harness.browser import AuthorizationResponse
@@ -913,6 +914,158 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
         ],
     ),
 }
+
+
+# --- refresh tokens, id_token and keys (suites/fapi2_sp/{refresh,id_token,keys}) ---
+
+RSA_2048 = RSAKey.generate_key(2048, {"kid": "rsa-1"}, private=False)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the short key is the point of the failing case
+    RSA_1024 = RSAKey.generate_key(1024, {"kid": "rsa-short"}, private=False)
+AS_PUBLIC = AS_KEY.as_dict(private=False)
+OTHER_KEY = ECKey.generate_key("P-256", {"kid": "as-2"}, private=True)
+TWO_KEYS = {"keys": [AS_PUBLIC, OTHER_KEY.as_dict(private=False)]}
+SIGNED_BY_OTHER = jose.sign({"alg": "ES256", "kid": "as-2"}, ID_CLAIMS, AS_KEY)
+NO_KID_TOKEN = jose.sign({"alg": "ES256"}, ID_CLAIMS, AS_KEY)
+AT_HASH = jose.left_half_hash("at-123", "ES256")
+REFRESHED = {**ID_CLAIMS, "iat": NOW + 60, "exp": NOW + 3660}
+
+CASES.update(
+    {
+        "expect_public_keys_only": (
+            [P("public", (JWKS,)), P("rsa-and-ec", ({"keys": [AS_PUBLIC, RSA_2048.as_dict()]},))],
+            [
+                P("ec-private", ({"keys": [AS_KEY.as_dict(private=True)]},)),
+                P("oct", ({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]},)),
+                P("rsa-prime", ({"keys": [{**RSA_2048.as_dict(), "p": "AQAB"}]},)),
+            ],
+        ),
+        "expect_key_ids": (
+            [P("all-kids", (TWO_KEYS,))],
+            [
+                P("one-missing", ({"keys": [AS_PUBLIC, {**AS_PUBLIC, "kid": ""}]},)),
+                P("no-kid", ({"keys": [{k: v for k, v in AS_PUBLIC.items() if k != "kid"}]},)),
+            ],
+        ),
+        "expect_key_sizes": (
+            [P("2048-and-p256", ({"keys": [AS_PUBLIC, RSA_2048.as_dict()]},))],
+            [
+                P("rsa-1024", ({"keys": [AS_PUBLIC, RSA_1024.as_dict()]},)),
+                P("ec-unknown-curve", ({"keys": [{**AS_PUBLIC, "crv": "P-192"}]},)),
+            ],
+        ),
+        "expect_keys_parse": (
+            [P("valid", (TWO_KEYS,))],
+            [
+                P("empty", ({"keys": []},)),
+                P("no-keys", ({},)),
+                P("rsa-no-e", ({"keys": [{"kty": "RSA", "n": "AQAB", "kid": "r"}]},)),
+                P("bad-point", ({"keys": [{**AS_PUBLIC, "x": "AAAA", "y": "AAAA"}]},)),
+                P("not-object", ({"keys": ["key"]},)),
+            ],
+        ),
+        "expect_jws_signed_by_kid": (
+            [P("by-kid", (GOOD_TOKEN, TWO_KEYS, "id_token"))],
+            [
+                P("other-key", (SIGNED_BY_OTHER, TWO_KEYS, "id_token")),
+                P("no-kid", (NO_KID_TOKEN, TWO_KEYS, "id_token")),
+                P("unknown-kid", (GOOD_TOKEN, {"keys": [OTHER_KEY.as_dict(private=False)]}, "t")),
+                P("forged", (FORGED_TOKEN, JWKS, "id_token")),
+            ],
+        ),
+        "expect_recent_time": (
+            [P("now", (ID_CLAIMS, "iat")), P("4-min-ago", (claims(iat=NOW - 240), "iat"))],
+            [
+                P("10-min-ago", (claims(iat=NOW - 600), "iat")),
+                P("10-min-ahead", (claims(iat=NOW + 600), "iat")),
+                P("missing", (claims(iat=None), "iat")),
+                P("string", (claims(iat=str(NOW)), "iat")),
+            ],
+        ),
+        "expect_auth_time": (
+            [P("recent", (claims(auth_time=NOW - 5), 600))],
+            [
+                P("missing", (ID_CLAIMS, 600)),
+                P("too-old", (claims(auth_time=NOW - 3600), 600)),
+                P("future", (claims(auth_time=NOW + 600), 600)),
+                P("bool", (claims(auth_time=True), 600)),
+            ],
+        ),
+        "expect_subject_format": (
+            [P("short", (ID_CLAIMS,)), P("255", (claims(sub="s" * 255),))],
+            [
+                P("256", (claims(sub="s" * 256),)),
+                P("non-ascii", (claims(sub="zoë"),)),
+                P("empty", (claims(sub=""),)),
+                P("number", (claims(sub=42),)),
+            ],
+        ),
+        "expect_token_hash": (
+            [
+                P("absent", (ID_CLAIMS, "at_hash", "at-123", "ES256")),
+                P("right", (claims(at_hash=AT_HASH), "at_hash", "at-123", "ES256")),
+                P(
+                    "eddsa",
+                    (
+                        claims(c_hash=jose.left_half_hash("c", "EdDSA")),
+                        "c_hash",
+                        "c",
+                        "EdDSA",
+                    ),
+                ),
+            ],
+            [
+                P("wrong", (claims(at_hash="AAAA"), "at_hash", "at-123", "ES256")),
+                P("other-alg", (claims(at_hash=AT_HASH), "at_hash", "at-123", "PS512")),
+                P("unknown-alg", (claims(s_hash="x"), "s_hash", "s", "none")),
+            ],
+        ),
+        "expect_only_requested_claims": (
+            [P("only-defined", (claims(nonce="n"), {*ID_CLAIMS, "nonce"}))],
+            [P("extra", (claims(internal_id="7"), set(ID_CLAIMS)))],
+        ),
+        "expect_claims_present": (
+            [P("all", ({"sub": "a", "email": "a@x"}, ["email"], "userinfo"))],
+            [P("missing", ({"sub": "a"}, ["email", "name"], "userinfo"))],
+        ),
+        "expect_same_claims": (
+            [
+                P("same", (ID_CLAIMS, {"sub": "alice"}, ["sub"], "userinfo")),
+                P("absent-in-first", ({}, {"sub": "bob"}, ["sub"], "userinfo")),
+            ],
+            [
+                P("differs", (ID_CLAIMS, {"sub": "bob"}, ["sub"], "userinfo")),
+                P("missing", (ID_CLAIMS, {}, ["sub"], "userinfo")),
+            ],
+        ),
+        "expect_refreshed_id_token": (
+            [
+                P("consistent", (ID_CLAIMS, REFRESHED)),
+                P("auth-time-kept", (claims(auth_time=NOW), {**REFRESHED, "auth_time": NOW})),
+            ],
+            [
+                P("other-sub", (ID_CLAIMS, {**REFRESHED, "sub": "bob"})),
+                P("other-aud", (ID_CLAIMS, {**REFRESHED, "aud": "other"})),
+                P("auth-time-lost", (claims(auth_time=NOW), REFRESHED)),
+                P("older-iat", (ID_CLAIMS, {**REFRESHED, "iat": NOW - 60})),
+            ],
+        ),
+        "expect_refreshed_nonce": (
+            [
+                P("no-nonce", (claims(nonce="n"), REFRESHED)),
+                P("same-nonce", (claims(nonce="n"), {**REFRESHED, "nonce": "n"})),
+            ],
+            [P("other-nonce", (claims(nonce="n"), {**REFRESHED, "nonce": "m"}))],
+        ),
+        "expect_refresh_token_kept": (
+            [
+                P("none", (ex(200, TOKEN_OK), "rt-1")),
+                P("same", (ex(200, {**TOKEN_OK, "refresh_token": "rt-1"}), "rt-1")),
+            ],
+            [P("rotated", (ex(200, {**TOKEN_OK, "refresh_token": "rt-2"}), "rt-1"))],
+        ),
+    }
+)
 
 
 def _params(passing: bool) -> list[Any]:

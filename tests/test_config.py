@@ -112,3 +112,61 @@ def test_the_schema_accepts_a_valid_config_and_names_what_is_wrong() -> None:
         jsonschema.validate(minimal_config(colour="blue"), schema)
     with pytest.raises(jsonschema.ValidationError, match="'issuer' is a required property"):
         jsonschema.validate({k: v for k, v in minimal_config().items() if k != "issuer"}, schema)
+
+
+# --- the tester's own client keys (OIDF setup checks: alg, distinct keys and kids) ---
+
+
+def _write_jwks(base: Path, name: str, keys: list[dict[str, Any]]) -> None:
+    (base / name).write_text(json.dumps({"keys": keys}))
+
+
+def _jwk(base: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((base / name).read_text())
+    return dict(data["keys"][0])
+
+
+def test_client_key_without_alg_is_refused(config_dir: Path) -> None:
+    jwk = _jwk(config_dir, "c1.jwks.json")
+    del jwk["alg"]
+    _write_jwks(config_dir, "c1.jwks.json", [jwk])
+    message = _error(minimal_config(), config_dir)
+    assert "clients[0].jwks_file: the first key has no alg" in message
+
+
+def test_client_key_without_private_part_is_refused(config_dir: Path) -> None:
+    jwk = _jwk(config_dir, "c2.jwks.json")
+    del jwk["d"]
+    _write_jwks(config_dir, "c2.jwks.json", [jwk])
+    assert "clients[1].jwks_file: the first key has no private part" in _error(
+        minimal_config(), config_dir
+    )
+
+
+def test_empty_client_jwks_is_refused(config_dir: Path) -> None:
+    _write_jwks(config_dir, "c2.jwks.json", [])
+    assert "clients[1].jwks_file: no keys in the JWKS" in _error(minimal_config(), config_dir)
+
+
+def test_two_clients_with_the_same_key_are_refused(config_dir: Path) -> None:
+    jwk = _jwk(config_dir, "c1.jwks.json")
+    _write_jwks(config_dir, "c2.jwks.json", [{**jwk, "kid": "another-kid"}])
+    message = _error(minimal_config(), config_dir)
+    assert "clients[1].jwks_file" in message
+    assert "the two clients need distinct keys" in message
+
+
+def test_two_clients_with_the_same_kid_are_refused(config_dir: Path) -> None:
+    kid = _jwk(config_dir, "c1.jwks.json")["kid"]
+    _write_jwks(config_dir, "c2.jwks.json", [{**_jwk(config_dir, "c2.jwks.json"), "kid": kid}])
+    message = _error(minimal_config(), config_dir)
+    assert "clients[1].jwks_file" in message
+    assert "the kids must differ" in message
+
+
+def test_distinct_keys_without_kids_load(config_dir: Path) -> None:
+    for name in ("c1.jwks.json", "c2.jwks.json"):
+        jwk = _jwk(config_dir, name)
+        del jwk["kid"]
+        _write_jwks(config_dir, name, [jwk])
+    assert parse_config(minimal_config(), config_dir).client("c2").jwks_file is not None

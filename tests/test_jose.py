@@ -551,3 +551,43 @@ def test_unsigned_and_flipped_signatures_do_not_verify() -> None:
     flipped = jose.flip_signature_bit(good)
     assert flipped != good and flipped.rsplit(".", 1)[0] == good.rsplit(".", 1)[0]
     assert not jose.verify_signature(flipped, jwks).valid
+
+
+# --- id_token hashes and published keys (refresh, id_token and keys plan) ---
+
+
+@pytest.mark.parametrize(
+    ("alg", "digest"),
+    [
+        ("ES256", hashlib.sha256),
+        ("PS256", hashlib.sha256),
+        ("PS384", hashlib.sha384),
+        ("ES512", hashlib.sha512),
+        ("EdDSA", hashlib.sha512),
+    ],
+)
+def test_left_half_hash_uses_the_algs_hash(alg: str, digest: Any) -> None:
+    """at_hash/c_hash/s_hash: base64url of the left half of the alg's hash (OIDC Core 3.1.3.6)."""
+    full = digest(b"token-value").digest()
+    expected = base64.urlsafe_b64encode(full[: len(full) // 2]).rstrip(b"=").decode()
+    assert jose.left_half_hash("token-value", alg) == expected
+
+
+def test_left_half_hash_of_an_unknown_alg_is_none() -> None:
+    assert jose.left_half_hash("x", "none") is None
+
+
+def test_key_bits_sizes_rsa_and_ec_keys() -> None:
+    rsa_key = RSAKey.generate_key(2048, private=False)
+    assert jose.key_bits(rsa_key.as_dict()) == 2048
+    assert jose.key_bits(ECKey.generate_key("P-384", private=False).as_dict()) == 384
+    assert jose.key_bits({"kty": "EC", "crv": "P-192"}) == 0
+    assert jose.key_bits({"kty": "RSA"}) == 0
+    assert jose.key_bits({"kty": "OKP", "crv": "Ed25519", "x": "AA"}) is None
+
+
+def test_key_problem_says_why_a_key_does_not_parse() -> None:
+    assert jose.key_problem(ECKey.generate_key("P-256", private=False).as_dict()) is None
+    assert jose.key_problem({"kty": "RSA", "n": "AQAB"}) is not None
+    assert jose.key_problem({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}) is not None
+    assert jose.key_problem("not a key") is not None

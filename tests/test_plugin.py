@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 import tomli_w
-from joserfc.jwk import ECKey
 
-from tests.conftest import minimal_config
+from tests.conftest import minimal_config, write_client_keys
 
 SUITE = '''
 import pytest
@@ -172,8 +171,7 @@ def test_bad_config_is_a_usage_error_naming_the_field(
 
 
 def _run_suite(folder: Path, suite: str, *args: str) -> subprocess.CompletedProcess[str]:
-    key = ECKey.generate_key("P-256", private=True)
-    (folder / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    write_client_keys(folder)
     data = minimal_config(issuer=f"https://127.0.0.1:{_closed_port()}")
     data["timeouts"] = {"connect": 2, "read": 2}
     (folder / "target.toml").write_text(tomli_w.dumps(data))

@@ -208,3 +208,21 @@ def expect_refused_or_dropped(
             actual=brief(exchange),
         )
     return expect_oauth_error(exchange, errors, statuses=statuses, req=req)
+
+
+# --- refresh tokens (refresh, id_token and keys plan) ---
+
+
+def expect_refresh_token_kept(exchange: Exchange, previous: str, *, req: str) -> Finding:
+    """A refresh response issued no new refresh token: none at all, or the one presented
+    (``previous``). A different value means the server rotates refresh tokens."""
+    body = exchange.json()
+    issued = body.get("refresh_token") if isinstance(body, dict) else None
+    ok = issued is None or issued == previous
+    return Finding(
+        req,
+        ok,
+        "the refresh token is not rotated",
+        expected="no refresh_token, or the same one",
+        actual="a new refresh_token" if not ok else "the same refresh token (or none)",
+    )

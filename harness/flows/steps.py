@@ -93,7 +93,8 @@ def new_state() -> str:
 def authorization_params(
     client: Client, pkce: jose.Pkce, state: str, nonce: str | None
 ) -> dict[str, str]:
-    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR."""
+    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR (with
+    prompt=consent when the scope asks for offline_access, which OIDC Core 11 requires)."""
     params = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -105,6 +106,9 @@ def authorization_params(
     }
     if nonce is not None:
         params["nonce"] = nonce
+    if "offline_access" in client.config.scope.split():
+        # OIDC Core 11: offline_access is ignored unless prompt contains consent.
+        params["prompt"] = "consent"
     return params
 
 
@@ -183,11 +187,23 @@ def refresh_tokens(
     refresh_token: str,
     *,
     dpop: DpopSession | None = None,
+    authenticate: bool = True,
+    label: str = "refresh",
 ) -> Exchange:
     """POST the refresh_token grant to the token endpoint (RFC 6749 6), authenticated as the
-    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5)."""
+    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5). For negative tests:
+    ``authenticate=False`` sends only the client_id, no client authentication."""
     grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return post_as_client(client, "refresh", discovery.endpoint("token_endpoint"), grant, dpop=dpop)
+    if not authenticate:
+        grant["client_id"] = client.client_id
+    return post_as_client(
+        client,
+        label,
+        discovery.endpoint("token_endpoint"),
+        grant,
+        dpop=dpop,
+        authenticate=authenticate,
+    )
 
 
 def call_resource(

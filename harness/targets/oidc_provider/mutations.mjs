@@ -90,7 +90,7 @@ function resignIdToken(keys, change) {
     const jwk = keys.find((k) => k.alg === alg)
       || keys.find((k) => (alg.startsWith('RS') ? k.kty === 'RSA' : k.kid === header.kid));
     const key = await importJWK({ ...jwk, alg: undefined }, alg);
-    let token = await new SignJWT(out.claims).setProtectedHeader({ ...out.header, kid: jwk.kid }).sign(key);
+    let token = await new SignJWT(out.claims).setProtectedHeader({ ...out.header, kid: out.kid ?? jwk.kid }).sign(key);
     if (out.breakSignature) {
       const [h, p, s] = token.split('.');
       token = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
@@ -585,6 +585,78 @@ export const MUTATIONS = {
   },
   auth_response_extra_param: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => q.set('debug_trace', 'on')),
 
+  // --- refresh tokens, id_token and keys (suites/fapi2_sp/{refresh,id_token,keys}) ---
+  // A refresh request without client authentication is served: for that request the client is
+  // treated as a public one (no assertion from a private_key_jwt client, or no certificate from
+  // an mTLS one).
+  refresh_without_client_auth: ({ provider }) => {
+    const lifted = [];
+    patchFind(provider.Client, (client) => {
+      const method = client.tokenEndpointAuthMethod;
+      const missing = (method === 'private_key_jwt' && !seen.refreshAssertion)
+        || (method.endsWith('tls_client_auth') && !seen.refreshCert);
+      if (seen.refreshGrant && missing) {
+        lifted.push([client, method]);
+        client.tokenEndpointAuthMethod = 'none';
+      }
+    });
+    return async (ctx, next) => {
+      if (!(ctx.method === 'POST' && ctx.path === '/token')) return next();
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      const params = querystring.parse(Buffer.concat(chunks).toString());
+      ctx.request.body = params;
+      if (params.grant_type !== 'refresh_token') return next();
+      Object.assign(seen, {
+        refreshGrant: true,
+        refreshAssertion: Boolean(params.client_assertion),
+        refreshCert: Boolean(ctx.socket.getPeerX509Certificate?.()),
+      });
+      try {
+        return await next();
+      } finally {
+        for (const name of ['refreshGrant', 'refreshAssertion', 'refreshCert']) delete seen[name];
+        for (const [client, method] of lifted.splice(0)) client.tokenEndpointAuthMethod = method;
+      }
+    };
+  },
+  // A refresh token (and its grant) is served to whichever client presents it.
+  refresh_token_not_bound_to_client: ({ provider }) => {
+    const rebind = (entity) => { if (seen.refreshClient) entity.clientId = seen.refreshClient; };
+    patchFind(provider.RefreshToken, rebind);
+    patchFind(provider.Grant, rebind);
+    return duringTokenRequest((p) => {
+      if (p.grant_type === 'refresh_token') seen.refreshClient = p.client_id;
+      return ['refreshClient'];
+    });
+  },
+  id_token_wrong_at_hash: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, at_hash: 'AAAAAAAAAAAAAAAAAAAAAA' } })),
+  id_token_unknown_kid: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, kid: 'not-in-the-jwks' })),
+  id_token_long_sub: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, sub: 'u'.repeat(300) } })),
+  id_token_old_iat: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, iat: t.claims.iat - 900 } })),
+  id_token_without_auth_time: ({ keys }) => resignIdToken(keys, (t) => {
+    const { auth_time: _, ...claims } = t.claims;
+    return { ...t, claims };
+  }),
+  id_token_extra_claim: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, internal_customer_id: 'c-1234' } })),
+  userinfo_sub_mismatch: () => rewriteJson('/me', (body) => ({ ...body, sub: `${body.sub}-other` })),
+  jwks_private_member: ({ keys }) => rewriteJson('/jwks', (body) => ({
+    ...body,
+    keys: body.keys.map((k) => ({ ...k, d: keys.find((x) => x.kid === k.kid)?.d })),
+  })),
+  jwks_short_rsa_key: () => {
+    const short = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    return rewriteJson('/jwks', (body) => ({ ...body, keys: [...body.keys, { ...short, kid: 'short-rsa', use: 'sig', alg: 'PS256' }] }));
+  },
+  jwks_key_without_kid: () => {
+    const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    return rewriteJson('/jwks', (body) => ({ ...body, keys: [...body.keys, { ...ec, use: 'sig', alg: 'ES256' }] }));
+  },
+  jwks_unparsable_key: () => rewriteJson('/jwks', (body) => ({
+    ...body,
+    keys: [...body.keys, { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA', kid: 'broken', use: 'sig' }],
+  })),
+
   // --- the user refuses ---
   deny_wrong_error: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
     if (q.get('error') === 'access_denied') q.set('error', 'server_error');
@@ -607,6 +679,11 @@ export const CONFIG_MUTATIONS = {
   },
   grant_kept_on_code_reuse: (config) => {
     config.revokeGrantPolicy = () => false;
+  },
+  // Refresh tokens, id_token and keys: every refresh rotates the refresh token and the previous
+  // one is dead at once (oidc-provider consumes it).
+  refresh_token_rotated: (config) => {
+    config.rotateRefreshToken = () => true;
   },
 };
 

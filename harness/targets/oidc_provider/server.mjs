@@ -94,6 +94,10 @@ const configuration = {
   // Refresh tokens are issued to clients that may use the grant and ask for offline_access;
   // they stay sender-constrained and are not rotated (FAPI 2.0 SP 5.3.2.1).
   rotateRefreshToken: () => false,
+  // Refresh, id_token and keys plan: every client allowed the refresh_token grant gets a refresh
+  // token (FAPI 2.0 needs no offline_access; the library's default asks for that scope and
+  // prompt=consent).
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   features: {
     devInteractions: { enabled: true },
@@ -114,6 +118,8 @@ const configuration = {
       },
     },
     userinfo: { enabled: true },
+    // The claims request parameter (OIDC Core 5.5), for the id_token plan.
+    claimsParameter: { enabled: true },
   },
 };
 configureMutations(settings.mutations || [], configuration, settings);
