@@ -5,6 +5,12 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 """
 
 from harness.evidence import Exchange
+from harness.flows.certificates import (
+    Certificate,
+    from_throwaway_ca,
+    presenting,
+    self_signed_like,
+)
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Attempt,
@@ -35,6 +41,7 @@ from harness.net import TransportFailure
 
 __all__ = [
     "Attempt",
+    "Certificate",
     "Client",
     "Collected",
     "Discovery",
@@ -51,14 +58,17 @@ __all__ = [
     "decode_jwt",
     "discover",
     "fetch_jwks",
+    "from_throwaway_ca",
     "new_state",
     "obtain_tokens",
     "own_query",
     "post_as_client",
+    "presenting",
     "push_authorization_request",
     "redeem_code",
     "refresh_tokens",
     "require_callback",
     "require_success",
+    "self_signed_like",
     "wait",
 ]
