@@ -282,9 +282,12 @@ function lenientClientAssertion(overlooks) {
   return ({ settings }) => async (ctx, next) => {
     if (!(ctx.method === 'POST' && ['/request', '/token'].includes(ctx.path)
       && ctx.is('application/x-www-form-urlencoded'))) return next();
-    const chunks = [];
-    for await (const chunk of ctx.req) chunks.push(chunk);
-    const params = querystring.parse(Buffer.concat(chunks).toString());
+    let params = ctx.request.body; // already read by a mutation before this one
+    if (!params || typeof params !== 'object') {
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      params = querystring.parse(Buffer.concat(chunks).toString());
+    }
     const client = settings.clients.find((c) => c.client_id === params.client_id
       && c.token_endpoint_auth_method === 'private_key_jwt');
     if (client) {
