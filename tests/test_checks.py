@@ -934,6 +934,7 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
                 (ex(400, {"error": "x", "error_description": "a\tb"}),),
             ),
             P("no-json-error", (ex(None, error="ConnectError"),)),
+            P("relative-uri-reference", (ex(400, {"error": "x", "error_uri": "/errors/x"}),)),
         ],
         [
             P("quote-in-error", (ex(400, {"error": 'invalid"client'}),)),
@@ -943,7 +944,6 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
                 (ex(400, {"error": "x", "error_description": "caf\u00e9"}),),
             ),
             P("space-in-uri", (ex(400, {"error": "x", "error_uri": "https://a.test/a b"}),)),
-            P("relative-uri", (ex(400, {"error": "x", "error_uri": "/errors/x"}),)),
             P("error-not-string", (ex(400, {"error": 7}),)),
             P("empty-error", (ex(400, {"error": ""}),)),
         ],

@@ -725,6 +725,10 @@ export const CONFIG_MUTATIONS = {
     mtls.certificateAuthorized = (ctx) => !peer(ctx) || certificateAuthorized(ctx);
     mtls.certificateSubjectMatches = (ctx, ...args) => !peer(ctx) || certificateSubjectMatches(ctx, ...args);
   },
+  // No allowance for clock offsets: a JWT whose iat or nbf is a few seconds ahead is refused.
+  jwt_no_clock_skew: (config) => {
+    config.clockTolerance = 0;
+  },
   // tls_client_auth that does not check the certificate chains to the trusted CA.
   mtls_auth_any_issuer: (config) => {
     config.features.mTLS.certificateAuthorized = () => true;
