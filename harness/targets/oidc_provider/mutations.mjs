@@ -674,6 +674,9 @@ export const MUTATIONS = {
   client_assertion_signature_unchecked: lenientClientAssertion(async (a) => a.claims !== undefined
     && ['ES256', 'PS256', 'EdDSA'].includes(a.header?.alg) && !(await signatureVerifies(a))),
   client_assertion_not_required: lenientClientAssertion(({ params }) => params.client_assertion === undefined),
+  client_assertion_without_jti: lenientClientAssertion(({ claims }) => claims && claims.jti === undefined),
+  client_assertion_type_unchecked: lenientClientAssertion(({ params }) => params.client_assertion !== undefined
+    && params.client_assertion_type !== ASSERTION_TYPE),
   client_assertion_replayable: ({ provider }) => {
     provider.ReplayDetection.unique = async () => true;
     return passThrough();

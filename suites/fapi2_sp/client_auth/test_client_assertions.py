@@ -60,20 +60,30 @@ def _assertion(
 
 
 def _at_par_and_token(
-    target: TargetContext, client: Client, assertion: Callable[[], str]
+    target: TargetContext,
+    client: Client,
+    assertion: Callable[[], str],
+    extra: dict[str, str] | None = None,
 ) -> tuple[Exchange, Exchange]:
     """PAR with ``assertion``; then a good authorization whose code is redeemed with
-    ``assertion`` at the token endpoint. Returns the two exchanges under test."""
+    ``assertion`` at the token endpoint; ``extra`` form parameters go in both requests under
+    test. Returns the two exchanges under test."""
     dpop = DpopSession() if client.uses_dpop else None
     pkce = jose.pkce_s256()
     params = flows.authorization_params(client, pkce, flows.new_state(), None)
     par = flows.push_authorization_request(
-        client, target.discovery, params, dpop=dpop, assertion=assertion
+        client, target.discovery, {**params, **(extra or {})}, dpop=dpop, assertion=assertion
     )
     attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
     code = flows.require_callback(attempt, "the authorization with a good assertion")
     token = flows.redeem_code(
-        client, target.discovery, code.params["code"], pkce.verifier, dpop=dpop, assertion=assertion
+        client,
+        target.discovery,
+        code.params["code"],
+        pkce.verifier,
+        dpop=dpop,
+        assertion=assertion,
+        extra=extra,
     )
     return par, token
 
@@ -451,6 +461,38 @@ def test_assertion_replay_refused(
     )
     for exchange in (again, token):
         judge.must(checks.expect_oauth_error(exchange, REFUSALS, req="OIDC-9-2"))
+        _error_syntax(judge, exchange)
+
+
+@pytest.mark.negative
+@pytest.mark.requirement("OIDC-9-1", "OAUTH-5.2-3")
+def test_assertion_without_jti_refused(
+    target: TargetContext, client: Client, variant: VariantConfig, judge: Judge
+) -> None:
+    """A client assertion with no ``jti`` claim (OpenID Connect Core 9 makes it REQUIRED for
+    private_key_jwt; without it a replay cannot be recognised). Passing means PAR and the token
+    endpoint both refuse it (400/401, invalid_client or invalid_request)."""
+    key = _private_key_jwt(client, variant)
+    for exchange in _at_par_and_token(
+        target, client, _assertion(target, client, key, omit=["jti"])
+    ):
+        judge.must(checks.expect_oauth_error(exchange, REFUSALS, req="OIDC-9-1"))
+        _error_syntax(judge, exchange)
+
+
+@pytest.mark.negative
+@pytest.mark.requirement("JWTCA-2.2-1", "OAUTH-5.2-3")
+def test_assertion_wrong_type_refused(
+    target: TargetContext, client: Client, variant: VariantConfig, judge: Judge
+) -> None:
+    """A valid client assertion sent with ``client_assertion_type`` =
+    urn:ietf:params:oauth:client-assertion-type:saml2-bearer instead of the JWT bearer type
+    (RFC 7523 2.2). Passing means PAR and the token endpoint both refuse it (400/401,
+    invalid_client or invalid_request)."""
+    key = _private_key_jwt(client, variant)
+    saml = {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"}
+    for exchange in _at_par_and_token(target, client, _assertion(target, client, key), saml):
+        judge.must(checks.expect_oauth_error(exchange, REFUSALS, req="JWTCA-2.2-1"))
         _error_syntax(judge, exchange)
 
 
