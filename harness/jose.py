@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -129,12 +130,39 @@ def _apply(
     return out
 
 
+def public_key_pem(key: Key) -> bytes:
+    """The PEM (SubjectPublicKeyInfo) of a key's public part: the HMAC secret of an algorithm
+    confusion attack, where a verifier keyed by the public key is made to check an HS256 MAC."""
+    public = key.public_key
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def sign_hs256(header: Mapping[str, Any], claims: Mapping[str, Any], secret: bytes) -> str:
+    """A compact JWS whose signature is an HMAC-SHA256 keyed with ``secret``, with exactly
+    ``header`` (whatever its ``alg`` says)."""
+    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    return f"{signing_input.decode('ascii')}.{b64url(hmac.digest(secret, signing_input, 'sha256'))}"
+
+
+def sign_rs256(header: Mapping[str, Any], claims: Mapping[str, Any], key: Key) -> str:
+    """A compact JWS signed RSASSA-PKCS1-v1_5 with SHA-256 (RS256), with exactly ``header``."""
+    private = key.private_key
+    if not isinstance(private, rsa.RSAPrivateKey):
+        raise TypeError(f"RS256 needs an RSA private key, not {type(private).__name__}")
+    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    signature = private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+
 def client_assertion(
     client_id: str,
     audience: str,
     key: Key,
     *,
     lifetime_s: int = 60,
+    alg: str | None = None,
     extra_claims: Mapping[str, Any] | None = None,
     extra_header: Mapping[str, Any] | None = None,
     omit: Iterable[str] = (),
@@ -142,6 +170,11 @@ def client_assertion(
     """A ``private_key_jwt`` client assertion (RFC 7523 section 3) with a fresh ``jti``.
 
     FAPI 2.0 SP 5.3.2.1 asks the ``aud`` to be the issuer, as a single string.
+    ``alg`` names the header ``alg`` and how the assertion is signed, for negative tests: by
+    default the key's FAPI algorithm; ``"none"`` leaves the signature empty; ``"HS256"`` is an
+    HMAC keyed with the PEM of ``key``'s public part (algorithm confusion); ``"RS256"`` is
+    PKCS#1 v1.5 with an RSA ``key``. ``extra_header`` is applied after, so it can make the
+    header say something else than how the assertion was signed.
     """
     now = int(time.time())
     claims = _apply(
@@ -157,10 +190,19 @@ def client_assertion(
         extra_claims,
         omit,
     )
-    header = _apply({"alg": default_alg(key), "typ": "JWT"}, extra_header, ())
+    used = alg or default_alg(key)
+    header = _apply({"alg": used, "typ": "JWT"}, extra_header, ())
     if key.kid:
         header.setdefault("kid", key.kid)
-    return sign(header, claims, key)
+    if used == "none":
+        return unsigned(header, claims)
+    if used == "HS256":
+        return sign_hs256(header, claims, public_key_pem(key))
+    if used == "RS256":
+        return sign_rs256(header, claims, key)
+    if header.get("alg") == used:
+        return sign(header, claims, key)
+    return sign_raw(header, claims, key)
 
 
 def access_token_hash(access_token: str) -> str:

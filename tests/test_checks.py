@@ -913,6 +913,53 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("no-nonce-header", (dpop_sent(ex(400, {"error": "use_dpop_nonce"})), NONCE_RETRY)),
         ],
     ),
+    # --- OAuth error syntax (client authentication / token endpoint plan) ---
+    "expect_error_syntax": (
+        [
+            P("code-only", (ex(401, {"error": "invalid_client"}),)),
+            P(
+                "all-members",
+                (
+                    ex(
+                        400,
+                        {
+                            "error": "invalid_request",
+                            "error_description": "aud must be the issuer (see 5.3.2.1) ~ok",
+                            "error_uri": "https://as.example.test/errors#aud",
+                        },
+                    ),
+                ),
+            ),
+            P(
+                "tab-left-to-the-other-check",
+                (ex(400, {"error": "x", "error_description": "a\tb"}),),
+            ),
+            P("no-json-error", (ex(None, error="ConnectError"),)),
+            P("relative-uri-reference", (ex(400, {"error": "x", "error_uri": "/errors/x"}),)),
+        ],
+        [
+            P("quote-in-error", (ex(400, {"error": 'invalid"client'}),)),
+            P("backslash-in-description", (ex(400, {"error": "x", "error_description": "a\\b"}),)),
+            P(
+                "non-ascii-description",
+                (ex(400, {"error": "x", "error_description": "caf\u00e9"}),),
+            ),
+            P("space-in-uri", (ex(400, {"error": "x", "error_uri": "https://a.test/a b"}),)),
+            P("error-not-string", (ex(400, {"error": 7}),)),
+            P("empty-error", (ex(400, {"error": ""}),)),
+        ],
+    ),
+    "expect_error_description_single_line": (
+        [
+            P("plain", (ex(400, {"error": "x", "error_description": "one line"}),)),
+            P("none", (ex(401, {"error": "invalid_client"}),)),
+        ],
+        [
+            P("lf", (ex(400, {"error": "x", "error_description": "two\nlines"}),)),
+            P("cr", (ex(400, {"error": "x", "error_description": "a\rb"}),)),
+            P("tab", (ex(400, {"error": "x", "error_description": "a\tb"}),)),
+        ],
+    ),
 }
 
 

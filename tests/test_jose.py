@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jws
 from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey, RSAKey
 
@@ -163,6 +166,81 @@ def test_client_assertion_extra_header_overrides_kid_and_typ() -> None:
     header, _ = verified(token, key)
     assert header["kid"] == "wrong-kid"
     assert header["typ"] == "client-authentication+jwt"
+
+
+def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """Header, claims, signing input and raw signature of a compact JWS (not verified)."""
+    head, payload, signature = token.split(".")
+    return (
+        json.loads(base64.urlsafe_b64decode(head + "==")),
+        json.loads(base64.urlsafe_b64decode(payload + "==")),
+        f"{head}.{payload}".encode("ascii"),
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+    )
+
+
+def _expected_claims(token: str, key: jose.Key) -> None:
+    """The claims are those of a normal assertion: only the signing changed."""
+    normal = _parts(jose.client_assertion(CLIENT_ID, ISSUER, key))[1]
+    claims = _parts(token)[1]
+    assert set(claims) == set(normal)
+    assert (claims["iss"], claims["sub"], claims["aud"]) == (CLIENT_ID, CLIENT_ID, ISSUER)
+
+
+def test_client_assertion_alg_none_is_unsigned() -> None:
+    """``alg="none"``: the header says none, the signature is empty, the claims are unchanged."""
+    key = ec_key("k1")
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, alg="none")
+    header, _, _, signature = _parts(token)
+    assert header == {"alg": "none", "typ": "JWT", "kid": "k1"}
+    assert token.endswith(".") and signature == b""
+    _expected_claims(token, key)
+
+
+def test_client_assertion_hs256_is_keyed_with_the_public_key_pem() -> None:
+    """``alg="HS256"``: an HMAC-SHA256 whose secret is the PEM of the key's public part."""
+    key = ec_key("k1")
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, alg="HS256")
+    header, _, signing_input, signature = _parts(token)
+    assert header == {"alg": "HS256", "typ": "JWT", "kid": "k1"}
+    pem = public_only(key).public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert pem.startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert jose.public_key_pem(key) == pem
+    assert signature == hmac.digest(pem, signing_input, "sha256")
+    _expected_claims(token, key)
+
+
+def test_client_assertion_rs256_is_pkcs1_v15() -> None:
+    """``alg="RS256"`` with an RSA key: a PKCS#1 v1.5 SHA-256 signature that verifies."""
+    key = RSAKey.generate_key(2048, private=True)
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, alg="RS256")
+    header, _, signing_input, signature = _parts(token)
+    assert header["alg"] == "RS256"
+    public = key.public_key
+    assert isinstance(public, rsa.RSAPublicKey)
+    public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    _expected_claims(token, key)
+
+
+def test_client_assertion_rs256_needs_an_rsa_key() -> None:
+    """RS256 cannot be made with an EC key: the builder refuses rather than mislabel."""
+    with pytest.raises(TypeError, match="RSA"):
+        jose.client_assertion(CLIENT_ID, ISSUER, ec_key(), alg="RS256")
+
+
+def test_client_assertion_header_alg_can_differ_from_signing() -> None:
+    """``extra_header={"alg": ...}`` changes only what the header says: the signature is still
+    the key's own algorithm (ES256 here), over that header."""
+    key = ec_key()
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, extra_header={"alg": "ES384"})
+    header, _, signing_input, signature = _parts(token)
+    assert header["alg"] == "ES384"
+    public = key.public_key
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    public.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
 
 
 @pytest.mark.parametrize("omitted", ["jti", "exp", "iat", "nbf", "aud", "iss", "sub"])

@@ -44,6 +44,8 @@ from harness.checks.metadata import (
 )
 from harness.checks.oauth import (
     expect_callback_param,
+    expect_error_description_single_line,
+    expect_error_syntax,
     expect_expires_in,
     expect_iss_matches,
     expect_oauth_error,
@@ -82,6 +84,8 @@ __all__ = [
     "expect_dpop_nonce_header",
     "expect_dpop_nonce_retry",
     "expect_entropy",
+    "expect_error_description_single_line",
+    "expect_error_syntax",
     "expect_expires_in",
     "expect_header_contains",
     "expect_id_token_claims",

@@ -6,6 +6,12 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 
 from harness.evidence import Exchange
 from harness.flows.aging import AgedCode, AgedRequestUri, age_codes, age_request_uris
+from harness.flows.certificates import (
+    Certificate,
+    from_throwaway_ca,
+    presenting,
+    self_signed_like,
+)
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Attempt,
@@ -39,6 +45,7 @@ __all__ = [
     "AgedCode",
     "AgedRequestUri",
     "Attempt",
+    "Certificate",
     "Client",
     "Collected",
     "Discovery",
@@ -57,15 +64,18 @@ __all__ = [
     "decode_jwt",
     "discover",
     "fetch_jwks",
+    "from_throwaway_ca",
     "new_state",
     "obtain_code",
     "obtain_tokens",
     "own_query",
     "post_as_client",
+    "presenting",
     "push_authorization_request",
     "redeem_code",
     "refresh_tokens",
     "require_callback",
     "require_success",
+    "self_signed_like",
     "wait_until",
 ]

@@ -83,17 +83,18 @@ class Client:
     def uses_dpop(self) -> bool:
         return self.config.sender_constraint == "dpop"
 
-    def auth_params(self) -> dict[str, str]:
-        """Client authentication form parameters, with a fresh assertion on every call."""
-        if self.config.auth_method in MTLS_AUTH:
+    def auth_params(self, assertion: str | None = None) -> dict[str, str]:
+        """Client authentication form parameters, with a fresh assertion on every call, or
+        ``assertion`` (a hand-made one, for negative tests) in its place."""
+        if self.config.auth_method in MTLS_AUTH and assertion is None:
             return {"client_id": self.client_id}
-        assert self.assertion_key is not None
+        if assertion is None:
+            assert self.assertion_key is not None
+            assertion = jose.client_assertion(self.client_id, self.issuer, self.assertion_key)
         return {
             "client_id": self.client_id,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": jose.client_assertion(
-                self.client_id, self.issuer, self.assertion_key
-            ),
+            "client_assertion": assertion,
         }
 
     def send(

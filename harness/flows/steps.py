@@ -121,14 +121,18 @@ def post_as_client(
     dpop: DpopSession | None = None,
     authenticate: bool = True,
     proof: dict[str, Any] | None = None,
+    assertion: Callable[[], str] | None = None,
 ) -> Exchange:
     """POST form ``params`` to ``url`` as the client: its authentication (a fresh assertion on
     every try) and, with ``dpop``, a fresh proof (``proof``: overrides for ``DpopSession.proof``,
-    such as ``extra_claims``). A DPoP nonce challenge is answered once."""
+    such as ``extra_claims``). A DPoP nonce challenge is answered once. ``assertion`` makes the
+    client assertion sent on each try (a hand-made one, for negative tests); with
+    ``authenticate=False`` no client authentication is sent at all."""
 
     def build() -> tuple[dict[str, str], dict[str, str]]:
         headers = {"DPoP": dpop.proof("POST", url, **(proof or {}))} if dpop else {}
-        return headers, {**(client.auth_params() if authenticate else {}), **params}
+        auth = client.auth_params(assertion() if assertion else None) if authenticate else {}
+        return headers, {**auth, **params}
 
     return client.send(label, "POST", url, build, dpop)
 
@@ -141,12 +145,21 @@ def push_authorization_request(
     dpop: DpopSession | None = None,
     authenticate: bool = True,
     proof: dict[str, Any] | None = None,
+    assertion: Callable[[], str] | None = None,
 ) -> Exchange:
     """POST the authorization request to the PAR endpoint (RFC 9126 2.1), authenticated as the
-    client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10)."""
+    client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10);
+    ``assertion``: see ``post_as_client``."""
     url = discovery.endpoint("pushed_authorization_request_endpoint")
     return post_as_client(
-        client, "PAR", url, params, dpop=dpop, authenticate=authenticate, proof=proof
+        client,
+        "PAR",
+        url,
+        params,
+        dpop=dpop,
+        authenticate=authenticate,
+        proof=proof,
+        assertion=assertion,
     )
 
 
@@ -166,9 +179,11 @@ def redeem_code(
     dpop: DpopSession | None = None,
     extra: dict[str, str] | None = None,
     proof: dict[str, Any] | None = None,
+    assertion: Callable[[], str] | None = None,
+    authenticate: bool = True,
 ) -> Exchange:
-    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3); ``proof``:
-    overrides for the DPoP proof (see ``post_as_client``)."""
+    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3); ``proof``,
+    ``assertion`` and ``authenticate``: see ``post_as_client``."""
     grant = {
         "grant_type": "authorization_code",
         "code": code,
@@ -177,7 +192,14 @@ def redeem_code(
         **(extra or {}),
     }
     return post_as_client(
-        client, "token", discovery.endpoint("token_endpoint"), grant, dpop=dpop, proof=proof
+        client,
+        "token",
+        discovery.endpoint("token_endpoint"),
+        grant,
+        dpop=dpop,
+        proof=proof,
+        assertion=assertion,
+        authenticate=authenticate,
     )
 
 

@@ -8,9 +8,13 @@
 // behaves exactly like a server with that defect.
 
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import querystring from 'node:querystring';
 
-import { SignJWT, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
+import {
+  SignJWT, calculateJwkThumbprint, compactVerify, decodeJwt, decodeProtectedHeader, importJWK,
+} from 'jose';
 
 function authorization(ctx) {
   const [scheme, ...rest] = (ctx.get('authorization') || '').split(' ');
@@ -247,6 +251,72 @@ function lenientDpopResource(skip) {
     if (await check(ctx, provider, proofs[0], token, found)) return serveResource(ctx, found);
     return next();
   };
+}
+
+
+// --- client authentication (suites/fapi2_sp/client_auth) ---
+// The material reference.py generated for the clients (certificates, private JWKS) lies in
+// pki/ next to the events file.
+function pkiFile(settings, name) {
+  return path.join(path.dirname(settings.eventsFile), 'pki', name);
+}
+
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+// A valid assertion for `client` (signed with its own private key, aud = issuer, fresh jti).
+async function goodAssertion(settings, client) {
+  const jwks = JSON.parse(fs.readFileSync(pkiFile(settings, `${client.client_id}.jwks.json`), 'utf8'));
+  const [{ alg, kid, ...jwk }] = jwks.keys;
+  const key = await importJWK({ ...jwk, use: undefined }, alg);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: client.client_id, sub: client.client_id, aud: settings.issuer,
+    jti: crypto.randomUUID(), iat: now, nbf: now, exp: now + 60,
+  }).setProtectedHeader({ alg, kid }).sign(key);
+}
+
+// A server that overlooks one defect of client assertions: at PAR and at the token endpoint,
+// a private_key_jwt client's assertion (or its absence) that `overlooks` picks is replaced by a
+// valid one before the server reads the form, so it authenticates the client anyway.
+function lenientClientAssertion(overlooks) {
+  return ({ settings }) => async (ctx, next) => {
+    if (!(ctx.method === 'POST' && ['/request', '/token'].includes(ctx.path)
+      && ctx.is('application/x-www-form-urlencoded'))) return next();
+    let params = ctx.request.body; // already read by a mutation before this one
+    if (!params || typeof params !== 'object') {
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      params = querystring.parse(Buffer.concat(chunks).toString());
+    }
+    const client = settings.clients.find((c) => c.client_id === params.client_id
+      && c.token_endpoint_auth_method === 'private_key_jwt');
+    if (client) {
+      let header;
+      let claims;
+      try {
+        header = params.client_assertion ? decodeProtectedHeader(params.client_assertion) : undefined;
+        claims = params.client_assertion ? decodeJwt(params.client_assertion) : undefined;
+      } catch { /* a malformed assertion is not what these mutants overlook */ }
+      const now = Math.floor(Date.now() / 1000);
+      if (await overlooks({ params, header, claims, client, settings, now })) {
+        params.client_assertion = await goodAssertion(settings, client);
+        params.client_assertion_type = ASSERTION_TYPE;
+      }
+    }
+    ctx.request.body = params;
+    return next();
+  };
+}
+
+// Does the assertion's signature verify with the client's registered key?
+async function signatureVerifies({ params, header, client }) {
+  if (!header || !['ES256', 'PS256', 'EdDSA'].includes(header.alg)) return false;
+  try {
+    await compactVerify(params.client_assertion, await importJWK(client.jwks.keys[0], header.alg));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const MUTATIONS = {
@@ -661,6 +731,28 @@ export const MUTATIONS = {
   deny_wrong_error: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
     if (q.get('error') === 'access_denied') q.set('error', 'server_error');
   }),
+
+  // --- client assertions (suites/fapi2_sp/client_auth/test_client_assertions.py) ---
+  client_assertion_alg_none: lenientClientAssertion(({ header }) => header?.alg === 'none'),
+  client_assertion_hs256: lenientClientAssertion(({ header }) => header?.alg?.startsWith('HS')),
+  client_assertion_rs256: lenientClientAssertion(({ header }) => header?.alg === 'RS256'),
+  client_assertion_expired: lenientClientAssertion(({ claims, now }) => typeof claims?.exp === 'number' && claims.exp <= now),
+  client_assertion_without_exp: lenientClientAssertion(({ claims }) => claims && claims.exp === undefined),
+  client_assertion_nbf_future: lenientClientAssertion(({ claims, now }) => typeof claims?.nbf === 'number' && claims.nbf > now + 60),
+  client_assertion_aud_unchecked: lenientClientAssertion(({ claims, settings }) => claims && claims.aud !== settings.issuer),
+  client_assertion_without_sub: lenientClientAssertion(({ claims }) => claims && claims.sub === undefined),
+  client_assertion_iss_unchecked: lenientClientAssertion(({ claims, params }) => claims && claims.iss !== params.client_id),
+  client_assertion_sub_unchecked: lenientClientAssertion(({ claims, params }) => claims && claims.sub !== undefined && claims.sub !== params.client_id),
+  client_assertion_signature_unchecked: lenientClientAssertion(async (a) => a.claims !== undefined
+    && ['ES256', 'PS256', 'EdDSA'].includes(a.header?.alg) && !(await signatureVerifies(a))),
+  client_assertion_not_required: lenientClientAssertion(({ params }) => params.client_assertion === undefined),
+  client_assertion_without_jti: lenientClientAssertion(({ claims }) => claims && claims.jti === undefined),
+  client_assertion_type_unchecked: lenientClientAssertion(({ params }) => params.client_assertion !== undefined
+    && params.client_assertion_type !== ASSERTION_TYPE),
+  client_assertion_replayable: ({ provider }) => {
+    provider.ReplayDetection.unique = async () => true;
+    return passThrough();
+  },
 };
 
 // Mutations that change the server's own configuration instead of its traffic:
@@ -684,6 +776,46 @@ export const CONFIG_MUTATIONS = {
   // one is dead at once (oidc-provider consumes it).
   refresh_token_rotated: (config) => {
     config.rotateRefreshToken = () => true;
+  },
+
+  // --- client authentication (suites/fapi2_sp/client_auth) ---
+  // oidc-provider without FAPI 2.0's aud rule: it accepts the issuer, the token endpoint URL or
+  // the receiving endpoint's URL, as a string or inside an array (RFC 7523 / RFC 9126 practice).
+  client_assertion_aud_any_endpoint: (config) => {
+    const check = config.assertJwtClientAuthClaimsAndHeader;
+    config.assertJwtClientAuthClaimsAndHeader = (ctx, claims, ...rest) => check(ctx, { ...claims, aud: ctx.oidc.issuer }, ...rest);
+  },
+  // oidc-provider's own iat check only: an iat far in the future passes when there is an exp.
+  client_assertion_iat_future: (config) => {
+    const check = config.assertJwtClientAuthClaimsAndHeader;
+    config.assertJwtClientAuthClaimsAndHeader = (ctx, claims, ...rest) => check(ctx, { ...claims, iat: undefined }, ...rest);
+  },
+  // tls_client_auth without a certificate: the client is taken to have presented the one it
+  // registered (read from pki/), so no certificate at all still authenticates it.
+  mtls_auth_without_certificate: (config, settings) => {
+    const mtls = config.features.mTLS;
+    const { getCertificate, certificateAuthorized, certificateSubjectMatches } = mtls;
+    const peer = (ctx) => ctx.socket.getPeerX509Certificate?.();
+    const registered = (ctx) => {
+      const id = ctx.oidc?.client?.clientId;
+      const file = id && pkiFile(settings, `${id}.crt`);
+      return file && fs.existsSync(file) ? new crypto.X509Certificate(fs.readFileSync(file)) : undefined;
+    };
+    mtls.getCertificate = (ctx) => getCertificate(ctx) || registered(ctx);
+    mtls.certificateAuthorized = (ctx) => !peer(ctx) || certificateAuthorized(ctx);
+    mtls.certificateSubjectMatches = (ctx, ...args) => !peer(ctx) || certificateSubjectMatches(ctx, ...args);
+  },
+  // No allowance for clock offsets: a JWT whose iat or nbf is a few seconds ahead is refused.
+  jwt_no_clock_skew: (config) => {
+    config.clockTolerance = 0;
+  },
+  // tls_client_auth that does not check the certificate chains to the trusted CA.
+  mtls_auth_any_issuer: (config) => {
+    config.features.mTLS.certificateAuthorized = () => true;
+  },
+  // tls_client_auth that does not compare the certificate's subject with the registered one.
+  mtls_auth_subject_unchecked: (config) => {
+    config.features.mTLS.certificateSubjectMatches = () => true;
   },
 };
 

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 import { applyMutations, configureMutations } from './mutations.mjs';
 
@@ -70,6 +70,17 @@ const configuration = {
     };
   },
   pkce: { required: () => true },
+  // FAPI 2.0 SP 5.3.2.1: a client assertion's aud is the issuer, as a string (item 8, as
+  // oidc-provider's FAPI 2.0 default checks), and its iat is at most 60 s ahead (item 13:
+  // oidc-provider itself checks iat only when the assertion has no exp).
+  async assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+    if (claims.aud !== ctx.oidc.issuer) {
+      throw new errors.InvalidClientAuth('audience (aud) must equal the issuer identifier url');
+    }
+    if (typeof claims.iat === 'number' && claims.iat > Date.now() / 1000 + 60) {
+      throw new errors.InvalidClientAuth('iat (issued at) must not be more than 60 seconds in the future');
+    }
+  },
   clientDefaults: {
     grant_types: ['authorization_code'],
     response_types: ['code'],
