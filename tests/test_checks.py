@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -28,6 +29,8 @@ ISSUER = "https://as.example.test"
 CLIENT_ID = "client-one"
 NOW = int(time.time())
 JSON = [("Content-Type", "application/json")]
+UUID_A = "c770aef3-6784-41f7-8e0e-ff5f97bddb3a"
+UUID_B = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
 
 @dataclass(frozen=True)
@@ -910,6 +913,50 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("retry-refused", (NONCE_CHALLENGE, dpop_sent(ex(400), nonce="eyJ7S_zG.9tNq~x"))),
             P("not-a-challenge", (dpop_sent(ex(400, {"error": "invalid_request"})), NONCE_RETRY)),
             P("no-nonce-header", (dpop_sent(ex(400, {"error": "use_dpop_nonce"})), NONCE_RETRY)),
+        ],
+    ),
+    # --- sender-constraint area: resource-server headers and the token's binding ---
+    "expect_date_header": (
+        [
+            P("now", (ex(200, headers=[("Date", formatdate(time.time(), usegmt=True))]),)),
+            P(
+                "4-min-late",
+                (ex(200, headers=[("Date", formatdate(time.time() - 240, usegmt=True))]),),
+            ),
+        ],
+        [
+            P("none", (ex(200, headers=[]),)),
+            P(
+                "6-min-ahead",
+                (ex(200, headers=[("Date", formatdate(time.time() + 360, usegmt=True))]),),
+            ),
+            P("garbage", (ex(200, headers=[("Date", "yesterday")]),)),
+            P("no-zone", (ex(200, headers=[("Date", "Sun, 06 Nov 1994 08:49:37")]),)),
+            P("two", (ex(200, headers=[("Date", formatdate(usegmt=True))] * 2),)),
+        ],
+    ),
+    "expect_interaction_id": (
+        [
+            P("echoed", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)]), UUID_A)),
+            P("absent", (ex(200, headers=[]), UUID_A)),
+            P("minted", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), None)),
+        ],
+        [
+            P("other", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), UUID_A)),
+            P("not-uuid", (ex(200, headers=[("x-fapi-interaction-id", "abc")]), None)),
+            P("two", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)] * 2), UUID_A)),
+        ],
+    ),
+    "expect_token_binding": (
+        [
+            P("jkt", ({"active": True, "cnf": {"jkt": "t1"}}, "jkt", "t1", "the token")),
+            P("x5t", ({"cnf": {"x5t#S256": "c1", "jkt": "x"}}, "x5t#S256", "c1", "the token")),
+        ],
+        [
+            P("other-jkt", ({"cnf": {"jkt": "t2"}}, "jkt", "t1", "the token")),
+            P("no-cnf", ({"active": True}, "jkt", "t1", "the token")),
+            P("other-member", ({"cnf": {"jkt": "c1"}}, "x5t#S256", "c1", "the token")),
+            P("cnf-string", ({"cnf": "t1"}, "jkt", "t1", "the token")),
         ],
     ),
 }

@@ -18,7 +18,9 @@ from harness.checks.authorization import (
 )
 from harness.checks.dpop import expect_dpop_nonce_header, expect_dpop_nonce_retry
 from harness.checks.http import (
+    expect_date_header,
     expect_header_contains,
+    expect_interaction_id,
     expect_json_object,
     expect_response_member,
     expect_status,
@@ -55,11 +57,13 @@ from harness.checks.tokens import (
     expect_id_token_nonce,
     expect_jws_alg,
     expect_jws_signature,
+    expect_token_binding,
 )
 
 __all__ = [
     "expect_authorization_refused",
     "expect_callback_param",
+    "expect_date_header",
     "expect_dpop_nonce_header",
     "expect_dpop_nonce_retry",
     "expect_entropy",
@@ -67,6 +71,7 @@ __all__ = [
     "expect_header_contains",
     "expect_id_token_claims",
     "expect_id_token_nonce",
+    "expect_interaction_id",
     "expect_iss_matches",
     "expect_issuer_identifier",
     "expect_issuer_matches_discovery_url",
@@ -97,6 +102,7 @@ __all__ = [
     "expect_state_matches",
     "expect_status",
     "expect_status_class",
+    "expect_token_binding",
     "expect_token_response",
     "expect_token_type",
 ]

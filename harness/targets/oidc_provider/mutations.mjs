@@ -190,6 +190,7 @@ function lenientDpopResource(skip) {
       return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
     }
     if (alg === 'EdDSA' || alg === 'Ed25519') return crypto.verify(null, data, key, sig);
+    if (alg === 'RS256' && skip === 'rs256') return crypto.verify('sha256', data, key, sig);
     return false;
   };
   const check = async (ctx, provider, proof, token, found) => {
@@ -389,6 +390,26 @@ export const MUTATIONS = {
   rs_dpop_iat: lenientDpopResource('iat'),
   rs_dpop_ath: lenientDpopResource('ath'),
   rs_dpop_key_binding: lenientDpopResource('key-binding'),
+
+  // --- resource server and token binding (sender-constraint area, test_resource_server.py,
+  // test_dpop_resource.py) ---
+  rs_dpop_rs256: lenientDpopResource('rs256'),
+  // The resource serves a token sent in the URL query (RFC 6750 2.3), with no Authorization header.
+  rs_accepts_token_in_query: ({ provider }) => async (ctx, next) => {
+    const value = new URLSearchParams(ctx.querystring).get('access_token');
+    if (ctx.path === '/me' && value && !ctx.get('authorization')) {
+      const found = await findToken(provider, value);
+      if (found) return serveResource(ctx, found);
+    }
+    return next();
+  },
+  // Introspection reports a binding other than the one the token has.
+  introspection_misreports_binding: () => rewriteJson('/token/introspection', (m) => {
+    if (m.cnf && typeof m.cnf === 'object') {
+      m.cnf = Object.fromEntries(Object.keys(m.cnf).map((k) => [k, s256(`not-${m.cnf[k]}`)]));
+    }
+    return m;
+  }),
 
   // --- discovery metadata (each rewrites one member of the discovery document) ---
   metadata_issuer_mismatch: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, issuer: 'https://attacker.example' })),

@@ -114,6 +114,9 @@ const configuration = {
       },
     },
     userinfo: { enabled: true },
+    // Token introspection (RFC 7662), so that the binding of the opaque access tokens (cnf.jkt,
+    // cnf.x5t#S256) can be checked; clients authenticate as at the token endpoint.
+    introspection: { enabled: true },
   },
 };
 configureMutations(settings.mutations || [], configuration, settings);
