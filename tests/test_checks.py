@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey
 
 from harness import checks, jose
 from harness.browser import AuthorizationResponse
-from harness.evidence import Exchange
+from harness.evidence import Exchange, TlsProbe
 from harness.verdict import Finding
 
 ISSUER = "https://as.example.test"
@@ -155,6 +155,36 @@ def front(
         status,
         (),
     )
+
+
+def tls_probe(
+    version: str,
+    outcome: str,
+    negotiated: str | None = None,
+    cipher: str | None = None,
+    *,
+    verified: bool = False,
+) -> TlsProbe:
+    """A recorded TLS handshake probe offering ``version`` (and the suite ``cipher``)."""
+    return TlsProbe(
+        "probe",
+        "as.example.test",
+        443,
+        version,
+        cipher,
+        outcome,
+        negotiated_version=negotiated,
+        negotiated_cipher=cipher if outcome == "connected" else None,
+        verified=verified,
+        error=None if outcome == "connected" else "handshake failure",
+    )
+
+
+SUITES_GOOD = [
+    tls_probe("TLSv1.2", "connected", "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+    tls_probe("TLSv1.2", "refused", None, "AES128-SHA"),
+    tls_probe("TLSv1.2", "refused", None, "NULL-SHA"),
+]
 
 
 def dpop_sent(response: Exchange, *, nonce: str | None = None, jti: str | None = "a-1") -> Exchange:
@@ -945,6 +975,49 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("other", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), UUID_A)),
             P("not-uuid", (ex(200, headers=[("x-fapi-interaction-id", "abc")]), None)),
             P("two", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)] * 2), UUID_A)),
+        ],
+    ),
+    # --- TLS probes (issue 5) ---
+    "expect_tls_version_refused": (
+        [P("alert", (tls_probe("TLSv1.1", "refused"),))],
+        [
+            P("connected", (tls_probe("TLSv1.1", "connected", "TLSv1.1"),)),
+            P("unavailable", (tls_probe("TLSv1.1", "unavailable"),)),
+            P("unreachable", (tls_probe("TLSv1.1", "unreachable"),)),
+        ],
+    ),
+    "expect_tls_version_accepted": (
+        [P("tls13", (tls_probe("TLSv1.3", "connected", "TLSv1.3"),))],
+        [
+            P("refused", (tls_probe("TLSv1.3", "refused"),)),
+            P("other-version", (tls_probe("TLSv1.3", "connected", "TLSv1.2"),)),
+            P("unavailable", (tls_probe("TLSv1.3", "unavailable"),)),
+        ],
+    ),
+    "expect_only_recommended_tls12_suites": (
+        [P("gcm-only", (SUITES_GOOD,))],
+        [
+            P("cbc", ([*SUITES_GOOD, tls_probe("TLSv1.2", "connected", "TLSv1.2", "AES128-SHA")],)),
+            P("nothing-probed", ([],)),
+        ],
+    ),
+    "expect_no_forbidden_tls12_suites": (
+        [
+            P("gcm-only", (SUITES_GOOD,)),
+            P("cbc-allowed", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "AES128-SHA")],)),
+        ],
+        [
+            P("null", ([*SUITES_GOOD, tls_probe("TLSv1.2", "connected", "TLSv1.2", "NULL-SHA")],)),
+            P("anon", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "ADH-AES128-SHA")],)),
+            P("des", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "EDH-RSA-DES-CBC-SHA")],)),
+            P("nothing-probed", ([],)),
+        ],
+    ),
+    "expect_tls_certificate_valid": (
+        [P("verified", (tls_probe("TLSv1.3", "connected", "TLSv1.3", verified=True),))],
+        [
+            P("invalid", (tls_probe("TLSv1.3", "certificate_invalid"),)),
+            P("not-verified", (tls_probe("TLSv1.3", "connected", "TLSv1.3"),)),
         ],
     ),
     "expect_token_binding": (

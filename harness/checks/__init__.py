@@ -52,6 +52,13 @@ from harness.checks.oauth import (
     expect_token_response,
     expect_token_type,
 )
+from harness.checks.tls import (
+    expect_no_forbidden_tls12_suites,
+    expect_only_recommended_tls12_suites,
+    expect_tls_certificate_valid,
+    expect_tls_version_accepted,
+    expect_tls_version_refused,
+)
 from harness.checks.tokens import (
     expect_id_token_claims,
     expect_id_token_nonce,
@@ -88,9 +95,11 @@ __all__ = [
     "expect_metadata_true",
     "expect_metadata_within",
     "expect_no_code_yet",
+    "expect_no_forbidden_tls12_suites",
     "expect_nothing_in_fragment",
     "expect_oauth_error",
     "expect_only_known_params",
+    "expect_only_recommended_tls12_suites",
     "expect_par_created",
     "expect_par_or_authorization_refused",
     "expect_param_absent",
@@ -102,6 +111,9 @@ __all__ = [
     "expect_state_matches",
     "expect_status",
     "expect_status_class",
+    "expect_tls_certificate_valid",
+    "expect_tls_version_accepted",
+    "expect_tls_version_refused",
     "expect_token_binding",
     "expect_token_response",
     "expect_token_type",

@@ -33,6 +33,8 @@ from harness.flows.steps import (
 )
 from harness.flows.target import TargetContext
 from harness.net import TransportFailure
+from harness.tls import TlsScan
+from harness.tls import scan as tls_scan
 
 __all__ = [
     "Attempt",
@@ -42,6 +44,7 @@ __all__ = [
     "DpopSession",
     "Exchange",
     "TargetContext",
+    "TlsScan",
     "Tokens",
     "TransportFailure",
     "attempt_authorization",
@@ -62,5 +65,6 @@ __all__ = [
     "refresh_tokens",
     "require_callback",
     "require_success",
+    "tls_scan",
     "wait",
 ]

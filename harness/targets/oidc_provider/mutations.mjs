@@ -631,6 +631,31 @@ export const CONFIG_MUTATIONS = {
   },
 };
 
+// Mutations of the HTTPS server's TLS settings (TLS probes, suites/fapi2_sp/tls):
+// configure(tlsOptions) runs before the server is created. Security level 0 lets node's
+// OpenSSL use what its defaults refuse.
+export const TLS_MUTATIONS = {
+  // TLS 1.1 accepted (with a SHA-1 CBC suite, the kind TLS 1.1 needs).
+  tls_allows_tls11: (options) => {
+    options.minVersion = 'TLSv1.1';
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0`;
+  },
+  // A TLS 1.2 CBC suite that BCP 195 does not recommend, on every endpoint.
+  tls12_cbc_suite: (options) => {
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-AES128-SHA256`;
+  },
+  // A TLS 1.2 suite without encryption (NULL), which BCP 195 forbids even for browsers.
+  tls12_null_suite: (options) => {
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0`;
+  },
+};
+
+export function configureTls(names, options) {
+  for (const name of names) {
+    TLS_MUTATIONS[name]?.(options);
+  }
+}
+
 export function configureMutations(names, config, settings) {
   for (const name of names) {
     CONFIG_MUTATIONS[name]?.(config, settings);
@@ -639,7 +664,7 @@ export function configureMutations(names, config, settings) {
 
 export function applyMutations(names, context) {
   for (const name of names) {
-    if (CONFIG_MUTATIONS[name]) continue;
+    if (CONFIG_MUTATIONS[name] || TLS_MUTATIONS[name]) continue;
     const make = MUTATIONS[name];
     if (!make) throw new Error(`unknown mutation: ${name}`);
     context.provider.use(make(context));
