@@ -15,6 +15,7 @@ import ssl
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from harness.evidence import TlsProbe, record
@@ -39,7 +40,11 @@ def host_port(url: str) -> tuple[str, int]:
 
 
 def _context(
-    version: str, ciphers: str | None, ca_file: Path | None, verify: bool
+    version: str,
+    ciphers: str | None,
+    ca_file: Path | None,
+    verify: bool,
+    max_version: str | None = None,
 ) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if verify:
@@ -53,7 +58,7 @@ def _context(
     with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated: offering them is the point
         warnings.simplefilter("ignore", DeprecationWarning)
         ctx.minimum_version = VERSIONS[version]
-        ctx.maximum_version = VERSIONS[version]
+        ctx.maximum_version = VERSIONS[max_version or version]
     if version != "TLSv1.3":
         # Security level 0: let this OpenSSL offer old versions and weak suites on purpose.
         ctx.set_ciphers(f"{ciphers or 'ALL'}:@SECLEVEL=0")
@@ -74,19 +79,34 @@ def handshake(
     """Attempt one TLS handshake offering only ``version`` (and, below TLS 1.3, only the
     OpenSSL cipher string ``ciphers``); with ``verify``, check the server certificate against
     ``ca_file`` (or the system store) and the host name. The probe is recorded as evidence."""
-    probe = TlsProbe(label, host, port, version, ciphers, outcome="unavailable")
+    probe = _handshake(label, host, port, version, ciphers, ca_file, verify, timeout_s)
+    record(probe)
+    return probe
+
+
+def _handshake(
+    label: str,
+    host: str,
+    port: int,
+    version: str,
+    ciphers: str | None,
+    ca_file: Path | None,
+    verify: bool,
+    timeout_s: float,
+    max_version: str | None = None,
+) -> TlsProbe:
+    offered = f"{version}-{max_version}" if max_version else version
+    probe = TlsProbe(label, host, port, offered, ciphers, outcome="unavailable")
     try:
-        ctx = _context(version, ciphers, ca_file, verify)
+        ctx = _context(version, ciphers, ca_file, verify, max_version)
     except (ValueError, ssl.SSLError) as exc:
         probe.error = f"this OpenSSL ({ssl.OPENSSL_VERSION}) cannot offer it: {exc}"
-        record(probe)
         return probe
     try:
         sock = socket.create_connection((host, port), timeout=timeout_s)
     except OSError as exc:
         probe.outcome = "unreachable"
         probe.error = f"{type(exc).__name__}: {exc}"
-        record(probe)
         return probe
     try:
         with ctx.wrap_socket(sock, server_hostname=host) as tls:
@@ -109,7 +129,6 @@ def handshake(
         probe.error = f"connection dropped during the handshake: {type(exc).__name__}: {exc}"
     finally:
         sock.close()
-    record(probe)
     return probe
 
 
@@ -124,7 +143,8 @@ def tls12_candidate_suites() -> list[str]:
 
 @dataclass
 class TlsScan:
-    """Every probe of one host:port: versions, TLS 1.2 suites one by one, the certificate."""
+    """Every probe of one host:port: versions (each alone, and TLS 1.2 with 1.3 together as
+    ``TLSv1.2-TLSv1.3``), TLS 1.2 suites one by one, the certificate."""
 
     host: str
     port: int
@@ -139,37 +159,61 @@ class TlsScan:
 
 
 _SCANS: dict[tuple[str, int, str], TlsScan] = {}
+EVIDENCE_GROUPS = ("versions", "tls12_suites", "certificate")
 
 
-def scan(url: str, *, ca_file: Path | None, suites: bool = True) -> TlsScan:
-    """Probe the host:port that serves ``url``: each of TLS 1.0 to 1.3 alone, each TLS 1.2
-    cipher suite alone (``suites``), and the certificate with verification on. A host:port is
-    probed once per run; later calls record the same probes again as this test's evidence."""
+def scan(
+    url: str,
+    *,
+    ca_file: Path | None,
+    evidence: tuple[str, ...] = EVIDENCE_GROUPS,
+    timeout_s: float = 5.0,
+) -> TlsScan:
+    """Probe the host:port that serves ``url``: each of TLS 1.0 to 1.3 alone, TLS 1.2 and 1.3
+    together (which one the server picks), each TLS 1.2
+    cipher suite alone, and the certificate with verification on. A host:port is probed once
+    per run; every call records the probes of the ``evidence`` groups (``versions``,
+    ``tls12_suites``, ``certificate``) as the calling test's evidence."""
     host, port = host_port(url)
     key = (host, port, str(ca_file))
-    cached = _SCANS.get(key)
-    if cached is not None and (cached.tls12_suites or not suites):
-        for probe in cached.probes:
-            record(probe)
-        return cached
-    result = TlsScan(host, port)
-    for version in VERSIONS:
-        result.versions[version] = handshake(
-            f"{version} alone", host, port, version=version, ca_file=ca_file
-        )
-    if suites and result.versions["TLSv1.2"].outcome in ("connected", "refused"):
-        for suite in tls12_candidate_suites():
-            result.tls12_suites.append(
-                handshake(f"TLS 1.2, {suite} alone", host, port, version="TLSv1.2", ciphers=suite)
+    result = _SCANS.get(key)
+    if result is None:
+        result = TlsScan(host, port)
+
+        def probe(label: str, version: str, **kwargs: Any) -> TlsProbe:
+            return _handshake(
+                label,
+                host,
+                port,
+                version,
+                kwargs.get("ciphers"),
+                kwargs.get("ca_file"),
+                bool(kwargs.get("verify")),
+                timeout_s,
+                kwargs.get("max_version"),
             )
-    newest = "TLSv1.3" if result.versions["TLSv1.3"].outcome == "connected" else "TLSv1.2"
-    result.certificate = handshake(
-        f"{newest}, certificate verified for {host}",
-        host,
-        port,
-        version=newest,
-        ca_file=ca_file,
-        verify=True,
-    )
-    _SCANS[key] = result
+
+        for version in VERSIONS:
+            result.versions[version] = probe(f"{version} alone", version)
+        result.versions["TLSv1.2-TLSv1.3"] = probe(
+            "TLS 1.2 and 1.3 offered together", "TLSv1.2", max_version="TLSv1.3"
+        )
+        if result.versions["TLSv1.2"].outcome in ("connected", "refused"):
+            result.tls12_suites = [
+                probe(f"TLS 1.2, {suite} alone", "TLSv1.2", ciphers=suite)
+                for suite in tls12_candidate_suites()
+            ]
+        newest = "TLSv1.3" if result.versions["TLSv1.3"].outcome == "connected" else "TLSv1.2"
+        result.certificate = probe(
+            f"{newest}, certificate verified for {host}", newest, ca_file=ca_file, verify=True
+        )
+        _SCANS[key] = result
+    groups: dict[str, list[TlsProbe]] = {
+        "versions": list(result.versions.values()),
+        "tls12_suites": result.tls12_suites,
+        "certificate": [result.certificate] if result.certificate else [],
+    }
+    for group in evidence:
+        for item in groups[group]:
+            record(item)
     return result

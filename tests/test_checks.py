@@ -994,6 +994,13 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("unavailable", (tls_probe("TLSv1.3", "unavailable"),)),
         ],
     ),
+    "expect_tls_version_negotiated": (
+        [P("tls13", (tls_probe("TLSv1.2-TLSv1.3", "connected", "TLSv1.3"), "TLSv1.3"))],
+        [
+            P("tls12-chosen", (tls_probe("TLSv1.2-TLSv1.3", "connected", "TLSv1.2"), "TLSv1.3")),
+            P("refused", (tls_probe("TLSv1.2-TLSv1.3", "refused"), "TLSv1.3")),
+        ],
+    ),
     "expect_only_recommended_tls12_suites": (
         [P("gcm-only", (SUITES_GOOD,))],
         [

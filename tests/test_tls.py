@@ -130,9 +130,14 @@ def test_scan_probes_once_and_records_again(server: tuple[int, Path]) -> None:
         "refused",
         "connected",
         "connected",
+        "connected",
     ]
+    assert scan.versions["TLSv1.2-TLSv1.3"].negotiated_version == "TLSv1.3"
     accepted = [p.ciphers for p in scan.tls12_suites if p.outcome == "connected"]
     assert accepted == ["ECDHE-ECDSA-AES128-GCM-SHA256"]
     assert scan.certificate is not None and scan.certificate.verified
     assert len(first.items) == len(second.items) == len(scan.probes)
     assert all(a is b for a, b in zip(second.items, scan.probes, strict=True))
+    with recording(Recorder()) as third:
+        tls.scan(url, ca_file=ca_file, evidence=("certificate",))
+    assert third.items == [scan.certificate]

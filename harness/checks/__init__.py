@@ -57,6 +57,7 @@ from harness.checks.tls import (
     expect_only_recommended_tls12_suites,
     expect_tls_certificate_valid,
     expect_tls_version_accepted,
+    expect_tls_version_negotiated,
     expect_tls_version_refused,
 )
 from harness.checks.tokens import (
@@ -113,6 +114,7 @@ __all__ = [
     "expect_status_class",
     "expect_tls_certificate_valid",
     "expect_tls_version_accepted",
+    "expect_tls_version_negotiated",
     "expect_tls_version_refused",
     "expect_token_binding",
     "expect_token_response",

@@ -61,6 +61,20 @@ def expect_tls_version_accepted(probe: TlsProbe, *, req: str) -> Finding:
     )
 
 
+def expect_tls_version_negotiated(probe: TlsProbe, version: str, *, req: str) -> Finding:
+    """A handshake that offered several versions completed with ``version`` (e.g. TLS 1.3
+    chosen over TLS 1.2, RFC 9325 3.1.1)."""
+    ok = probe.outcome == "connected" and probe.negotiated_version == version
+    return Finding(
+        req,
+        ok,
+        f"{probe.host}:{probe.port} negotiates {version} when offered {probe.version}",
+        expected=f"a completed handshake at {version}",
+        actual=_describe(probe),
+        inconclusive=probe.outcome in ("unavailable", "unreachable"),
+    )
+
+
 def _accepted(probes: Sequence[TlsProbe]) -> list[str]:
     return [p.ciphers or "?" for p in probes if p.outcome == "connected"]
 
