@@ -126,6 +126,24 @@ def test_access_token_in_query_refused(target: TargetContext, client: Client, ju
     judge.must(checks.expect_status_class(refused, (4,), req="FAPI2SP-5.3.4-2"))
 
 
+@pytest.mark.requirement("FAPI2SP-5.3.4-1")
+def test_auth_scheme_case_insensitive(target: TargetContext, client: Client, judge: Judge) -> None:
+    """The bound access token is sent under its scheme written in inverted case: bEARER (mTLS)
+    or dPOP (DPoP, with its proof). Auth schemes are case-insensitive (RFC 9110 11.1), so
+    passing means HTTP 2xx."""
+    tokens = _tokens(target, client)
+    scheme = "dPOP" if tokens.dpop else "bEARER"
+    served = flows.call_resource(
+        client,
+        target.config.resource,
+        tokens.access_token,
+        scheme=scheme,
+        dpop=tokens.dpop,
+        label=f"resource with the scheme written {scheme}",
+    )
+    judge.must(checks.expect_status_class(served, (2,), req="FAPI2SP-5.3.4-1"))
+
+
 @pytest.mark.requirement("HTTP-6.6.1-1", "FAPI2IA-2.2.1-2")
 def test_resource_response_headers(target: TargetContext, client: Client, judge: Judge) -> None:
     """The resource is called twice with the bound token: once sending x-fapi-interaction-id (a
