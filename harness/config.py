@@ -30,6 +30,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# RFC 9110 8.3.1: type "/" subtype *( OWS ";" OWS parameter )
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"]*\"))*")
+
+
 def _https_url(value: str) -> str:
     if not re.match(r"^https://[^/\s]+", value):
         raise ValueError(f"must be an https:// URL, got {value!r}")
@@ -88,11 +93,40 @@ class ResourceConfig(_Model):
 
     url: str
     method: Literal["GET", "POST"] = "GET"
+    body: str | None = Field(
+        default=None, description="Request body sent with a POST (e.g. a JSON document)."
+    )
+    media_type: str | None = Field(
+        default=None,
+        description="Content-Type of body (default application/json when a body is given).",
+    )
 
     @field_validator("url")
     @classmethod
     def _url_https(cls, value: str) -> str:
         return _https_url(value)
+
+    @field_validator("media_type")
+    @classmethod
+    def _media_type(cls, value: str | None) -> str | None:
+        if value is not None and not _MEDIA_TYPE.fullmatch(value):
+            raise ValueError(f"not a media type (type/subtype[; parameters]): {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _body_with_post(self) -> ResourceConfig:
+        if self.body is not None and self.method != "POST":
+            raise ValueError("a body needs method = 'POST'")
+        if self.media_type is not None and self.body is None:
+            raise ValueError("media_type needs a body")
+        return self
+
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type to send with the body (None when there is no body)."""
+        if self.body is None:
+            return None
+        return self.media_type or "application/json"
 
 
 class LoginAction(_Model):

@@ -387,7 +387,57 @@ class ServerEvent:
         return {"kind": "server_event", "started": self.started, "event": redactor.data(self.data)}
 
 
-Evidence = Exchange | Screenshot | Note | ServerEvent
+@dataclass
+class TlsProbe:
+    """One TLS handshake the harness attempted with pinned settings (TLS probes, issue 5):
+    what it offered and how it ended. ``outcome`` is ``connected``, ``refused`` (the server
+    ended the handshake or chose something we did not offer) or ``unavailable`` (this machine's
+    TLS library could not offer it, so nothing was learnt about the server)."""
+
+    label: str
+    host: str
+    port: int
+    version: str
+    ciphers: str | None
+    outcome: str
+    negotiated_version: str | None = None
+    negotiated_cipher: str | None = None
+    verified: bool = False
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+
+    @property
+    def summary(self) -> str:
+        offered = f"{self.version}" + (f" with {self.ciphers}" if self.ciphers else "")
+        got = (
+            f"connected: {self.negotiated_version} {self.negotiated_cipher}"
+            + (" (certificate verified)" if self.verified else "")
+            if self.outcome == "connected"
+            else f"{self.outcome}: {self.error}"
+        )
+        return f"{self.host}:{self.port} offered {offered}; {got}"
+
+    def to_dict(self, redactor: Redactor) -> dict[str, Any]:
+        return {
+            "kind": "tls_probe",
+            "label": self.label,
+            "text": self.summary,
+            "started": self.started,
+            "probe": {
+                "host": self.host,
+                "port": self.port,
+                "version": self.version,
+                "ciphers": self.ciphers,
+                "outcome": self.outcome,
+                "negotiated_version": self.negotiated_version,
+                "negotiated_cipher": self.negotiated_cipher,
+                "verified": self.verified,
+                "error": self.error,
+            },
+        }
+
+
+Evidence = Exchange | Screenshot | Note | ServerEvent | TlsProbe
 
 
 # Every request a test sends carries this header, so that the events a target logs (the

@@ -63,6 +63,11 @@ def new_dpop_key() -> ECKey:
     return ECKey.generate_key("P-256", private=True)
 
 
+def new_rsa_dpop_key() -> RSAKey:
+    """A fresh 2048-bit RSA key for DPoP proofs (signs PS256; RS256 only in negative tests)."""
+    return RSAKey.generate_key(2048, private=True)
+
+
 def public_jwk(key: Key) -> dict[str, Any]:
     """The public members of a key, as a JWK."""
     return dict(key.as_dict(private=False))

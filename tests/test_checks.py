@@ -15,6 +15,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -22,13 +23,15 @@ from joserfc.jwk import ECKey, RSAKey
 
 from harness import checks, jose
 from harness.browser import AuthorizationResponse
-from harness.evidence import Exchange
+from harness.evidence import Exchange, TlsProbe
 from harness.verdict import Finding
 
 ISSUER = "https://as.example.test"
 CLIENT_ID = "client-one"
 NOW = int(time.time())
 JSON = [("Content-Type", "application/json")]
+UUID_A = "c770aef3-6784-41f7-8e0e-ff5f97bddb3a"
+UUID_B = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,36 @@ def front(
         status,
         (),
     )
+
+
+def tls_probe(
+    version: str,
+    outcome: str,
+    negotiated: str | None = None,
+    cipher: str | None = None,
+    *,
+    verified: bool = False,
+) -> TlsProbe:
+    """A recorded TLS handshake probe offering ``version`` (and the suite ``cipher``)."""
+    return TlsProbe(
+        "probe",
+        "as.example.test",
+        443,
+        version,
+        cipher,
+        outcome,
+        negotiated_version=negotiated,
+        negotiated_cipher=cipher if outcome == "connected" else None,
+        verified=verified,
+        error=None if outcome == "connected" else "handshake failure",
+    )
+
+
+SUITES_GOOD = [
+    tls_probe("TLSv1.2", "connected", "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+    tls_probe("TLSv1.2", "refused", None, "AES128-SHA"),
+    tls_probe("TLSv1.2", "refused", None, "NULL-SHA"),
+]
 
 
 def dpop_sent(response: Exchange, *, nonce: str | None = None, jti: str | None = "a-1") -> Exchange:
@@ -958,6 +991,100 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("lf", (ex(400, {"error": "x", "error_description": "two\nlines"}),)),
             P("cr", (ex(400, {"error": "x", "error_description": "a\rb"}),)),
             P("tab", (ex(400, {"error": "x", "error_description": "a\tb"}),)),
+        ],
+    ),
+    # --- sender-constraint area: resource-server headers and the token's binding ---
+    "expect_date_header": (
+        [
+            P("now", (ex(200, headers=[("Date", formatdate(time.time(), usegmt=True))]),)),
+            P(
+                "4-min-late",
+                (ex(200, headers=[("Date", formatdate(time.time() - 240, usegmt=True))]),),
+            ),
+        ],
+        [
+            P("none", (ex(200, headers=[]),)),
+            P(
+                "6-min-ahead",
+                (ex(200, headers=[("Date", formatdate(time.time() + 360, usegmt=True))]),),
+            ),
+            P("garbage", (ex(200, headers=[("Date", "yesterday")]),)),
+            P("no-zone", (ex(200, headers=[("Date", "Sun, 06 Nov 1994 08:49:37")]),)),
+            P("two", (ex(200, headers=[("Date", formatdate(usegmt=True))] * 2),)),
+        ],
+    ),
+    "expect_interaction_id": (
+        [
+            P("echoed", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)]), UUID_A)),
+            P("absent", (ex(200, headers=[]), UUID_A)),
+            P("minted", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), None)),
+        ],
+        [
+            P("other", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), UUID_A)),
+            P("not-uuid", (ex(200, headers=[("x-fapi-interaction-id", "abc")]), None)),
+            P("two", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)] * 2), UUID_A)),
+        ],
+    ),
+    # --- TLS probes (issue 5) ---
+    "expect_tls_version_refused": (
+        [P("alert", (tls_probe("TLSv1.1", "refused"),))],
+        [
+            P("connected", (tls_probe("TLSv1.1", "connected", "TLSv1.1"),)),
+            P("unavailable", (tls_probe("TLSv1.1", "unavailable"),)),
+            P("unreachable", (tls_probe("TLSv1.1", "unreachable"),)),
+        ],
+    ),
+    "expect_tls_version_accepted": (
+        [P("tls13", (tls_probe("TLSv1.3", "connected", "TLSv1.3"),))],
+        [
+            P("refused", (tls_probe("TLSv1.3", "refused"),)),
+            P("other-version", (tls_probe("TLSv1.3", "connected", "TLSv1.2"),)),
+            P("unavailable", (tls_probe("TLSv1.3", "unavailable"),)),
+        ],
+    ),
+    "expect_tls_version_negotiated": (
+        [P("tls13", (tls_probe("TLSv1.2-TLSv1.3", "connected", "TLSv1.3"), "TLSv1.3"))],
+        [
+            P("tls12-chosen", (tls_probe("TLSv1.2-TLSv1.3", "connected", "TLSv1.2"), "TLSv1.3")),
+            P("refused", (tls_probe("TLSv1.2-TLSv1.3", "refused"), "TLSv1.3")),
+        ],
+    ),
+    "expect_only_recommended_tls12_suites": (
+        [P("gcm-only", (SUITES_GOOD,))],
+        [
+            P("cbc", ([*SUITES_GOOD, tls_probe("TLSv1.2", "connected", "TLSv1.2", "AES128-SHA")],)),
+            P("nothing-probed", ([],)),
+        ],
+    ),
+    "expect_no_forbidden_tls12_suites": (
+        [
+            P("gcm-only", (SUITES_GOOD,)),
+            P("cbc-allowed", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "AES128-SHA")],)),
+        ],
+        [
+            P("null", ([*SUITES_GOOD, tls_probe("TLSv1.2", "connected", "TLSv1.2", "NULL-SHA")],)),
+            P("anon", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "ADH-AES128-SHA")],)),
+            P("des", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "EDH-RSA-DES-CBC-SHA")],)),
+            P("nothing-probed", ([],)),
+        ],
+    ),
+    "expect_tls_certificate_valid": (
+        [P("verified", (tls_probe("TLSv1.3", "connected", "TLSv1.3", verified=True),))],
+        [
+            P("invalid", (tls_probe("TLSv1.3", "certificate_invalid"),)),
+            P("not-verified", (tls_probe("TLSv1.3", "connected", "TLSv1.3"),)),
+        ],
+    ),
+    "expect_token_binding": (
+        [
+            P("jkt", ({"active": True, "cnf": {"jkt": "t1"}}, "jkt", "t1", "the token")),
+            P("x5t", ({"cnf": {"x5t#S256": "c1", "jkt": "x"}}, "x5t#S256", "c1", "the token")),
+        ],
+        [
+            P("other-jkt", ({"cnf": {"jkt": "t2"}}, "jkt", "t1", "the token")),
+            P("no-cnf", ({"active": True}, "jkt", "t1", "the token")),
+            P("other-member", ({"cnf": {"jkt": "c1"}}, "x5t#S256", "c1", "the token")),
+            P("cnf-string", ({"cnf": "t1"}, "jkt", "t1", "the token")),
         ],
     ),
 }

@@ -29,6 +29,29 @@ def test_toml_and_json_files_load_the_same(config_dir: Path) -> None:
     assert load_config(config_dir / "t.toml") == load_config(config_dir / "t.json")
 
 
+def test_resource_defaults_to_get_without_body(config_dir: Path) -> None:
+    resource = parse_config(minimal_config(), config_dir).resource
+    assert (resource.method, resource.body, resource.content_type) == ("GET", None, None)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "sent"),
+    [
+        (None, "application/json"),
+        ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
+        ('application/json; charset="utf-8"', 'application/json; charset="utf-8"'),
+    ],
+)
+def test_resource_body_and_media_type(media_type: str | None, sent: str, config_dir: Path) -> None:
+    data = minimal_config()
+    data["resource"].update(method="POST", body='{"a": 1}')
+    if media_type is not None:
+        data["resource"]["media_type"] = media_type
+    resource = parse_config(data, config_dir).resource
+    assert resource.body == '{"a": 1}'
+    assert resource.content_type == sent
+
+
 def _error(data: dict[str, Any], base: Path) -> str:
     with pytest.raises(ConfigError) as info:
         parse_config(data, base)
@@ -58,6 +81,17 @@ def _error(data: dict[str, Any], base: Path) -> str:
         ),
         (lambda d: d["variants"][0].update(client2="c1"), "variants[0]", "different clients"),
         (lambda d: d["resource"].update(url="ftp://x"), "resource.url", "https://"),
+        (lambda d: d["resource"].update(body="{}"), "resource", "method = 'POST'"),
+        (
+            lambda d: d["resource"].update(method="POST", media_type="application/json"),
+            "resource",
+            "media_type needs a body",
+        ),
+        (
+            lambda d: d["resource"].update(method="POST", body="x", media_type="json"),
+            "resource.media_type",
+            "not a media type",
+        ),
         (lambda d: d.update(surprise=1), "surprise", "Extra inputs"),
         (
             lambda d: d["browser"]["login"][0]["actions"][0].update(fill="input"),

@@ -706,3 +706,27 @@ def test_wait_until_waits_only_for_what_is_left_and_says_so() -> None:
     assert notes[1].elapsed_s is not None and 0.1 < notes[1].elapsed_s < 0.5
     assert notes[1].to_dict(Redactor())["elapsed_s"] == round(notes[1].elapsed_s, 4)
     assert "elapsed_s" not in Note("a", "b").to_dict(Redactor())
+
+
+# --- TLS probes (issue 5) -------------------------------------------------------------------
+
+
+def test_tls_probe_record_is_structured_and_summarised() -> None:
+    """A TLS probe is written as kind tls_probe: a one-line text for the report and the probe's
+    fields; the schema accepts it."""
+    from importlib import resources
+
+    import jsonschema
+
+    from harness.evidence import TlsProbe
+
+    probe = TlsProbe("TLSv1.1 alone", "as.example", 443, "TLSv1.1", None, "refused", error="alert")
+    out = probe.to_dict(Redactor())
+    assert out["kind"] == "tls_probe"
+    assert out["text"] == "as.example:443 offered TLSv1.1; refused: alert"
+    assert out["probe"]["outcome"] == "refused"
+    schema = json.loads((resources.files("harness.report") / "results.schema.json").read_text())
+    jsonschema.validate(out, {"$defs": schema["$defs"], "$ref": "#/$defs/evidence"})
+    bad = {**out, "kind": "tls_probe_typo"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, {"$defs": schema["$defs"], "$ref": "#/$defs/evidence"})

@@ -355,6 +355,104 @@ def test_dpop_proof_extra_and_omit() -> None:
     assert "jti" not in claims
 
 
+# --- dpop_proof knobs, one at a time with time and jti frozen (every claim and member) --------
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> set[str]:
+    """Names whose value differs between ``a`` and ``b`` (present in one only included)."""
+    return {k for k in a.keys() | b.keys() if a.get(k, ...) != b.get(k, ...)}
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fix time and jti so that two proofs built one after the other are comparable."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "fixed-jti")
+
+
+PROOF_ARGS: dict[str, Any] = {"nonce": "n-1", "access_token": RFC9449_ACCESS_TOKEN}
+
+
+def _frozen_parts(key: jose.Key, **knobs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a verified proof for a resource request, with ``knobs``."""
+    token = jose.dpop_proof(key, "GET", "https://rs.example/api", **{**PROOF_ARGS, **knobs})
+    return verified(token, key)
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("jti", "other"),
+        ("htm", "PUT"),
+        ("htu", "https://elsewhere.example/api"),
+        ("iat", 1),
+        ("ath", "x"),
+        ("nonce", "n-2"),
+        ("new_claim", "added"),
+    ],
+)
+def test_dpop_proof_extra_claims_change_only_that_claim(name: str, value: Any) -> None:
+    """``extra_claims={name: value}`` sets that one claim; every other claim and the whole
+    header stay as in the proof built without it."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, extra_claims={name: value})
+    assert claims[name] == value
+    assert _diff(base_claims, claims) == {name}
+    assert header == base_header
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("typ", "JWT"), ("kid", "k-1"), ("jwk", {"kty": "EC", "crv": "P-256", "x": "a", "y": "b"})],
+)
+def test_dpop_proof_extra_header_changes_only_that_member(name: str, value: Any) -> None:
+    """``extra_header={name: value}`` sets that one header member; the claims do not change
+    (the signature still verifies with the real key)."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, extra_header={name: value})
+    assert header[name] == value
+    assert _diff(base_header, header) == {name}
+    assert claims == base_claims
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize("name", ["jti", "htm", "htu", "iat", "ath", "nonce", "typ", "jwk"])
+def test_dpop_proof_omit_each_member_alone(name: str) -> None:
+    """``omit=[name]`` removes that one claim or header member, and nothing else."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, omit=[name])
+    assert name not in header
+    assert name not in claims
+    assert _diff(base_header, header) | _diff(base_claims, claims) == {name}
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    ("knob", "claim"), [("nonce", "nonce"), ("access_token", "ath")], ids=["nonce", "ath"]
+)
+def test_dpop_proof_optional_claims_come_only_from_their_argument(knob: str, claim: str) -> None:
+    """Leaving out ``nonce`` or ``access_token`` leaves out exactly the nonce or ath claim."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, **{knob: None})
+    assert _diff(base_claims, claims) == {claim}
+    assert header == base_header
+
+
+def test_dpop_proof_rsa_key_signs_ps256() -> None:
+    """A fresh RSA DPoP key signs PS256 proofs whose jwk is its public part."""
+    key = jose.new_rsa_dpop_key()
+    header, _ = verified(jose.dpop_proof(key, "GET", "https://rs.example/api"), key)
+    assert header["alg"] == "PS256"
+    assert header["jwk"]["kty"] == "RSA"
+    assert "d" not in header["jwk"]
+
+
 # --- PKCE -----------------------------------------------------------------------------------
 
 

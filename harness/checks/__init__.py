@@ -18,7 +18,9 @@ from harness.checks.authorization import (
 )
 from harness.checks.dpop import expect_dpop_nonce_header, expect_dpop_nonce_retry
 from harness.checks.http import (
+    expect_date_header,
     expect_header_contains,
+    expect_interaction_id,
     expect_json_object,
     expect_response_member,
     expect_status,
@@ -59,6 +61,14 @@ from harness.checks.oauth import (
     expect_token_response,
     expect_token_type,
 )
+from harness.checks.tls import (
+    expect_no_forbidden_tls12_suites,
+    expect_only_recommended_tls12_suites,
+    expect_tls_certificate_valid,
+    expect_tls_version_accepted,
+    expect_tls_version_negotiated,
+    expect_tls_version_refused,
+)
 from harness.checks.tokens import (
     expect_auth_time,
     expect_claims_present,
@@ -73,6 +83,7 @@ from harness.checks.tokens import (
     expect_refreshed_nonce,
     expect_same_claims,
     expect_subject_format,
+    expect_token_binding,
     expect_token_hash,
 )
 
@@ -81,6 +92,7 @@ __all__ = [
     "expect_authorization_refused",
     "expect_callback_param",
     "expect_claims_present",
+    "expect_date_header",
     "expect_dpop_nonce_header",
     "expect_dpop_nonce_retry",
     "expect_entropy",
@@ -90,6 +102,7 @@ __all__ = [
     "expect_header_contains",
     "expect_id_token_claims",
     "expect_id_token_nonce",
+    "expect_interaction_id",
     "expect_iss_matches",
     "expect_issuer_identifier",
     "expect_issuer_matches_discovery_url",
@@ -110,9 +123,11 @@ __all__ = [
     "expect_metadata_true",
     "expect_metadata_within",
     "expect_no_code_yet",
+    "expect_no_forbidden_tls12_suites",
     "expect_nothing_in_fragment",
     "expect_oauth_error",
     "expect_only_known_params",
+    "expect_only_recommended_tls12_suites",
     "expect_only_requested_claims",
     "expect_par_created",
     "expect_par_or_authorization_refused",
@@ -132,6 +147,11 @@ __all__ = [
     "expect_status",
     "expect_status_class",
     "expect_subject_format",
+    "expect_tls_certificate_valid",
+    "expect_tls_version_accepted",
+    "expect_tls_version_negotiated",
+    "expect_tls_version_refused",
+    "expect_token_binding",
     "expect_token_hash",
     "expect_token_response",
     "expect_token_type",

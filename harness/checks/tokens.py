@@ -251,3 +251,19 @@ def expect_refreshed_nonce(
         expected=f"no nonce, or {original.get('nonce')!r}",
         actual=f"nonce={refreshed['nonce']!r}" if "nonce" in refreshed else "no nonce",
     )
+
+
+def expect_token_binding(
+    claims: Mapping[str, Any], member: str, expected: str, what: str, *, req: str
+) -> Finding:
+    """The token's ``cnf`` (JWT claims or an introspection response) carries ``member``
+    (``jkt``, RFC 9449 6; ``x5t#S256``, RFC 8705 3.1/3.2) equal to ``expected``."""
+    cnf = claims.get("cnf")
+    actual = cnf.get(member) if isinstance(cnf, Mapping) else None
+    return Finding(
+        req,
+        isinstance(actual, str) and actual == expected,
+        f"{what} is bound: cnf.{member} is the client's thumbprint",
+        expected=f"cnf.{member} = {expected!r}",
+        actual=f"cnf = {cnf!r}" if cnf is not None else "no cnf member",
+    )

@@ -26,6 +26,7 @@ from harness.flows.steps import (
     decode_jwt,
     discover,
     fetch_jwks,
+    introspect,
     new_state,
     obtain_code,
     obtain_tokens,
@@ -40,6 +41,8 @@ from harness.flows.steps import (
 )
 from harness.flows.target import TargetContext
 from harness.net import TransportFailure
+from harness.tls import TlsScan
+from harness.tls import scan as tls_scan
 
 __all__ = [
     "AgedCode",
@@ -52,6 +55,7 @@ __all__ = [
     "DpopSession",
     "Exchange",
     "TargetContext",
+    "TlsScan",
     "Tokens",
     "TransportFailure",
     "age_codes",
@@ -65,6 +69,7 @@ __all__ = [
     "discover",
     "fetch_jwks",
     "from_throwaway_ca",
+    "introspect",
     "new_state",
     "obtain_code",
     "obtain_tokens",
@@ -77,5 +82,6 @@ __all__ = [
     "require_callback",
     "require_success",
     "self_signed_like",
+    "tls_scan",
     "wait_until",
 ]

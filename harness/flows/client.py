@@ -104,11 +104,23 @@ class Client:
         url: str,
         build: Callable[[], tuple[Mapping[str, str], Mapping[str, str] | None]],
         dpop: DpopSession | None = None,
+        *,
+        content: str | None = None,
+        drop_headers: tuple[str, ...] = (),
     ) -> Exchange:
         """Send a request built by ``build()`` (headers, form); on a DPoP nonce challenge, build it
-        again (a fresh assertion and proof) and send it once more."""
+        again (a fresh assertion and proof) and send it once more. ``content`` and
+        ``drop_headers``: see ``HttpClient.send``."""
         headers, form = build()
-        exchange = self.http.send(label, method, url, headers=dict(headers), form=_form(form))
+        exchange = self.http.send(
+            label,
+            method,
+            url,
+            headers=dict(headers),
+            form=_form(form),
+            content=content,
+            drop_headers=drop_headers,
+        )
         if dpop is not None and is_nonce_challenge(exchange):
             dpop.observe(exchange)
             headers, form = build()
@@ -118,6 +130,8 @@ class Client:
                 url,
                 headers=dict(headers),
                 form=_form(form),
+                content=content,
+                drop_headers=drop_headers,
             )
         if dpop is not None:
             dpop.observe(exchange)

@@ -6,7 +6,7 @@ import contextlib
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -233,39 +233,74 @@ def call_resource(
     resource: ResourceConfig,
     access_token: str,
     *,
-    scheme: str,
+    scheme: str | None,
     dpop: DpopSession | None = None,
     label: str = "resource",
     proof: str | Callable[[], str] | None = None,
     proof_header: str = "DPoP",
     header_list: list[tuple[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+    drop_headers: tuple[str, ...] = (),
 ) -> Exchange:
     """Call the protected resource with ``Authorization: <scheme> <token>`` and, with ``dpop``,
     a proof carrying ``ath`` (RFC 9449 7.1), over the client's own connection (and certificate).
+    The resource's configured ``body`` and media type are sent with it.
 
-    For negative tests: ``proof`` replaces that proof (a function is called for every try, so
-    that it can carry the latest nonce), ``proof_header`` names its header, and ``header_list``
-    adds header pairs, repeats included (then the request is sent once, with no nonce retry)."""
+    For negative tests: ``scheme=None`` sends no Authorization header, ``proof`` replaces that
+    proof (a function is called for every try, so that it can carry the latest nonce),
+    ``proof_header`` names its header, and ``header_list`` adds header pairs, repeats included
+    (then the request is sent once, with no nonce retry). ``headers`` adds request headers (such
+    as ``Accept``), ``drop_headers`` leaves default ones out, and ``query`` adds URL query
+    parameters (the proof's ``htu`` stays the resource URL, RFC 9449 4.2)."""
+    url = resource.url
+    if query:
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode(dict(query))}"
 
     def build() -> tuple[dict[str, str], None]:
-        headers = {"Authorization": f"{scheme} {access_token}"}
+        sent = dict(headers or {})
+        if resource.content_type is not None:
+            sent["Content-Type"] = resource.content_type
+        if scheme is not None:
+            sent["Authorization"] = f"{scheme} {access_token}"
         if proof is not None:
-            headers[proof_header] = proof() if callable(proof) else proof
+            sent[proof_header] = proof() if callable(proof) else proof
         elif dpop is not None:
-            headers[proof_header] = dpop.proof(
-                resource.method, resource.url, access_token=access_token
-            )
-        return headers, None
+            sent[proof_header] = dpop.proof(resource.method, url, access_token=access_token)
+        return sent, None
 
     if header_list:
-        headers, _ = build()
+        sent, _ = build()
         exchange = client.http.send(
-            label, resource.method, resource.url, headers=headers, header_list=header_list
+            label,
+            resource.method,
+            url,
+            headers=sent,
+            header_list=header_list,
+            content=resource.body,
+            drop_headers=drop_headers,
         )
         if dpop is not None:
             dpop.observe(exchange)
         return exchange
-    return client.send(label, resource.method, resource.url, build, dpop)
+    return client.send(
+        label,
+        resource.method,
+        url,
+        build,
+        dpop,
+        content=resource.body,
+        drop_headers=drop_headers,
+    )
+
+
+def introspect(client: Client, discovery: Discovery, token: str) -> Exchange:
+    """POST ``token`` to the introspection endpoint (RFC 7662 2.1), authenticated as the client
+    (RFC 7662 2.1 asks for some authorization; a client's own credentials are the usual one)."""
+    url = discovery.endpoint("introspection_endpoint")
+    return post_as_client(
+        client, "introspection", url, {"token": token, "token_type_hint": "access_token"}
+    )
 
 
 def require_success(exchange: Exchange, status: int, what: str) -> Exchange:
@@ -292,10 +327,16 @@ def obtain_tokens(
     discovery: Discovery,
     browser: Browser,
     login: tuple[LoginPage, ...],
+    *,
+    dpop: DpopSession | None = None,
 ) -> Tokens:
-    """Run a whole happy flow as set-up for another test. Any step that does not succeed means the
+    """Run a whole happy flow as set-up for another test (a DPoP client binds the tokens to
+    ``dpop``'s key, by default a fresh P-256 key). Any step that does not succeed means the
     test's subject cannot be reached: ``NotTestable``."""
-    dpop = DpopSession() if client.uses_dpop else None
+    if client.uses_dpop and dpop is None:
+        dpop = DpopSession()
+    elif not client.uses_dpop:
+        dpop = None
     pkce = jose.pkce_s256()
     state = new_state()
     par = push_authorization_request(

@@ -194,6 +194,7 @@ function lenientDpopResource(skip) {
       return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
     }
     if (alg === 'EdDSA' || alg === 'Ed25519') return crypto.verify(null, data, key, sig);
+    if (alg === 'RS256' && skip === 'rs256') return crypto.verify('sha256', data, key, sig);
     return false;
   };
   const check = async (ctx, provider, proof, token, found) => {
@@ -459,6 +460,26 @@ export const MUTATIONS = {
   rs_dpop_iat: lenientDpopResource('iat'),
   rs_dpop_ath: lenientDpopResource('ath'),
   rs_dpop_key_binding: lenientDpopResource('key-binding'),
+
+  // --- resource server and token binding (sender-constraint area, test_resource_server.py,
+  // test_dpop_resource.py) ---
+  rs_dpop_rs256: lenientDpopResource('rs256'),
+  // The resource serves a token sent in the URL query (RFC 6750 2.3), with no Authorization header.
+  rs_accepts_token_in_query: ({ provider }) => async (ctx, next) => {
+    const value = new URLSearchParams(ctx.querystring).get('access_token');
+    if (ctx.path === '/me' && value && !ctx.get('authorization')) {
+      const found = await findToken(provider, value);
+      if (found) return serveResource(ctx, found);
+    }
+    return next();
+  },
+  // Introspection reports a binding other than the one the token has.
+  introspection_misreports_binding: () => rewriteJson('/token/introspection', (m) => {
+    if (m.cnf && typeof m.cnf === 'object') {
+      m.cnf = Object.fromEntries(Object.keys(m.cnf).map((k) => [k, s256(`not-${m.cnf[k]}`)]));
+    }
+    return m;
+  }),
 
   // --- discovery metadata (each rewrites one member of the discovery document) ---
   metadata_issuer_mismatch: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, issuer: 'https://attacker.example' })),
@@ -819,6 +840,31 @@ export const CONFIG_MUTATIONS = {
   },
 };
 
+// Mutations of the HTTPS server's TLS settings (TLS probes, suites/fapi2_sp/tls):
+// configure(tlsOptions) runs before the server is created. Security level 0 lets node's
+// OpenSSL use what its defaults refuse.
+export const TLS_MUTATIONS = {
+  // TLS 1.1 accepted (with a SHA-1 CBC suite, the kind TLS 1.1 needs).
+  tls_allows_tls11: (options) => {
+    options.minVersion = 'TLSv1.1';
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0`;
+  },
+  // A TLS 1.2 CBC suite that BCP 195 does not recommend, on every endpoint.
+  tls12_cbc_suite: (options) => {
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-AES128-SHA256`;
+  },
+  // A TLS 1.2 suite without encryption (NULL), which BCP 195 forbids even for browsers.
+  tls12_null_suite: (options) => {
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0`;
+  },
+};
+
+export function configureTls(names, options) {
+  for (const name of names) {
+    TLS_MUTATIONS[name]?.(options);
+  }
+}
+
 export function configureMutations(names, config, settings) {
   for (const name of names) {
     CONFIG_MUTATIONS[name]?.(config, settings);
@@ -827,7 +873,7 @@ export function configureMutations(names, config, settings) {
 
 export function applyMutations(names, context) {
   for (const name of names) {
-    if (CONFIG_MUTATIONS[name]) continue;
+    if (CONFIG_MUTATIONS[name] || TLS_MUTATIONS[name]) continue;
     const make = MUTATIONS[name];
     if (!make) throw new Error(`unknown mutation: ${name}`);
     context.provider.use(make(context));

@@ -12,7 +12,7 @@ import https from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
 
-import { applyMutations, configureMutations } from './mutations.mjs';
+import { applyMutations, configureMutations, configureTls } from './mutations.mjs';
 
 const settings = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const started = Date.now();
@@ -131,6 +131,9 @@ const configuration = {
     userinfo: { enabled: true },
     // The claims request parameter (OIDC Core 5.5), for the id_token plan.
     claimsParameter: { enabled: true },
+    // Token introspection (RFC 7662), so that the binding of the opaque access tokens (cnf.jkt,
+    // cnf.x5t#S256) can be checked; clients authenticate as at the token endpoint.
+    introspection: { enabled: true },
   },
 };
 configureMutations(settings.mutations || [], configuration, settings);
@@ -171,7 +174,7 @@ applyMutations(settings.mutations || [], {
   redirectUris: settings.clients.flatMap((c) => c.redirect_uris),
 });
 
-const server = https.createServer({
+const tlsOptions = {
   key: fs.readFileSync(settings.tls.key),
   cert: fs.readFileSync(settings.tls.cert),
   ca: [fs.readFileSync(settings.tls.clientCa)],
@@ -186,7 +189,10 @@ const server = https.createServer({
     'ECDHE-RSA-AES256-GCM-SHA384',
   ].join(':'),
   honorCipherOrder: true,
-}, provider.callback());
+};
+// TLS mutants (mutations.mjs TLS_MUTATIONS) weaken these settings; the honest target keeps them.
+configureTls(settings.mutations || [], tlsOptions);
+const server = https.createServer(tlsOptions, provider.callback());
 
 function stop() {
   server.closeAllConnections();
