@@ -23,7 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Playwright, Request, Response, Route, sync_playwright
 
 from harness.config import LoginAction, LoginPage
-from harness.evidence import Note, Screenshot, record
+from harness.evidence import TEST_HEADER, Note, Screenshot, current_tag, record
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -154,7 +154,10 @@ class Browser:
     @contextlib.contextmanager
     def page(self) -> Iterator[Page]:
         """A page in a fresh context of this browser (closed after the block)."""
-        context = self._launch().new_context(ignore_https_errors=True)
+        tag = current_tag()
+        context = self._launch().new_context(
+            ignore_https_errors=True, extra_http_headers={TEST_HEADER: tag} if tag else None
+        )
         context.set_default_timeout(self.step_timeout_s * 1000)
         try:
             if self.loopback_only:
@@ -196,6 +199,22 @@ class Browser:
         deny actions instead) until the browser goes to ``redirect_uri`` (or any of several) or
         stops on a page that no step matches. Every page acted on, and the last one, is kept as a
         screenshot."""
+        began = time.time()
+        try:
+            return self._attempt(url, redirect_uri, pages, deny_on=deny_on, label=label)
+        finally:
+            spent = time.time() - began
+            record(Note("browser", f"{label}: {spent:.2f} s in the browser", began, spent))
+
+    def _attempt(
+        self,
+        url: str,
+        redirect_uri: str | tuple[str, ...],
+        pages: tuple[LoginPage, ...],
+        *,
+        deny_on: str | None,
+        label: str,
+    ) -> AuthorizationResponse:
         targets = (redirect_uri,) if isinstance(redirect_uri, str) else redirect_uri
         bases = {_base(t) for t in targets}
         with self.page() as page:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 import suites
+from harness.catalogue import load_catalogue
 from harness.config import ConfigError, load_config
+from harness.listing import plan_tests
 from harness.mutants import run_mutants
 from harness.targets.reference import TargetStartError, start_reference_target
 
@@ -70,14 +72,36 @@ class _Unreachable:
         )
 
 
-def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
+DEFAULT_WORKERS = 2  # one per core of a small CI machine; each worker has its own browser
+
+
+def plan_dir(plan: str | None) -> Path:
+    """The folder of the plan (or area) named ``plan``, e.g. ``fapi2_sp`` or ``fapi2_sp/par``."""
+    folder = suites_dir() / plan if plan else suites_dir()
+    if not folder.is_dir() or not list(folder.rglob("test_*.py")):
+        known = sorted({t.plan for t in plan_tests(suites_dir())})
+        raise ValueError(f"--plan: no plan named {plan!r}; there are {', '.join(known)}")
+    return folder
+
+
+def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: list[str]) -> int:
+    try:
+        folder = plan_dir(ns.plan)
+    except ValueError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    workers: int = ns.workers
     args = [
-        str(suites_dir()),
+        str(folder),
         *target_args,
+        *(a for prefix in ns.clause or [] for a in ("--clause", prefix)),
         "--report-dir",
         str(out),
         "-p",
         "no:cacheprovider",
+        # pytest-xdist: N worker processes, each with its own browser; 1 runs in this process.
+        "-n",
+        str(workers if workers > 1 else 0),
         *extra,
     ]
     unreachable = _Unreachable()
@@ -97,7 +121,7 @@ def _pytest(target_args: list[str], out: Path, extra: list[str]) -> int:
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
-    return _pytest(["--reference-target"], out, extra)
+    return _pytest(ns, ["--reference-target"], out, extra)
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -108,7 +132,7 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
         return 2
     out = ns.out or new_run_dir(Path("reports"))
     out.mkdir(parents=True, exist_ok=True)
-    return _pytest(["--target-config", str(ns.config)], out, extra)
+    return _pytest(ns, ["--target-config", str(ns.config)], out, extra)
 
 
 def cmd_target_start(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -149,6 +173,39 @@ def cmd_target_stop(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_list(ns: argparse.Namespace, extra: list[str]) -> int:
+    """Print the plan's tests and the requirements they cover, without running anything."""
+    try:
+        folder = plan_dir(ns.plan)
+    except ValueError as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    tests = [
+        t
+        for t in plan_tests(suites_dir())
+        if (suites_dir().parent / t.path).is_relative_to(folder)
+        and (not ns.clause or any(t.covers(prefix) for prefix in ns.clause))
+    ]
+    plan = None
+    for test in tests:
+        if test.plan != plan:
+            plan = test.plan
+            print(f"\n{plan}")
+        flags = "".join(
+            f" [{f}]" for f, on in (("negative", test.negative), ("slow", test.slow)) if on
+        )
+        print(f"  {test.name}{flags}")
+        print(f"      {', '.join(test.requirements)}")
+        if ns.verbose and test.summary:
+            print(f"      {test.summary}")
+    covered = {rid for t in tests for rid in t.requirements}
+    print(
+        f"\n{len(tests)} tests (each runs once per variant it applies to), covering "
+        f"{len(covered)} of the catalogue's {len(load_catalogue())} requirements"
+    )
+    return 0 if tests else 2
+
+
 def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports") / "mutants")
     try:
@@ -159,6 +216,37 @@ def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
     print((out / "mutants.md").read_text())
     print(f"fapi-harness: mutation report written to {out / 'mutants.md'}")
     return 0 if doc["score"] == 1.0 and not doc["false_failures"] else 1
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plan", metavar="NAME", help="run one plan or area only (e.g. fapi2_sp/par)"
+    )
+    parser.add_argument(
+        "--clause",
+        action="append",
+        metavar="PREFIX",
+        help="run only tests covering a requirement id starting with PREFIX (repeatable)",
+    )
+
+
+def _workers_option(parser: argparse.ArgumentParser) -> None:
+    _selection_options(parser)
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"tests run in N processes at once, each with its own browser (default "
+        f"{DEFAULT_WORKERS}; 1 runs them one after another)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
     )
+    _workers_option(demo)
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the plan against a configured target")
     run.add_argument(
@@ -180,7 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, help="write the run's folder here (default: reports/<time>)"
     )
+    _workers_option(run)
     run.set_defaults(func=cmd_run)
+    listing = sub.add_parser("list", help="list the plan's tests and their clauses (dry run)")
+    _selection_options(listing)
+    listing.add_argument("-v", "--verbose", action="store_true", help="with each test's summary")
+    listing.set_defaults(func=cmd_list)
     mutants = sub.add_parser("mutants", help="prove the negative tests against broken targets")
     mutants.add_argument("--out", type=Path, help="write mutants.json here")
     mutants.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")

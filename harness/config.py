@@ -31,6 +31,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# RFC 9110 8.3.1: type "/" subtype *( OWS ";" OWS parameter )
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"]*\"))*")
+
+
 def _https_url(value: str) -> str:
     if not re.match(r"^https://[^/\s]+", value):
         raise ValueError(f"must be an https:// URL, got {value!r}")
@@ -89,11 +94,40 @@ class ResourceConfig(_Model):
 
     url: str
     method: Literal["GET", "POST"] = "GET"
+    body: str | None = Field(
+        default=None, description="Request body sent with a POST (e.g. a JSON document)."
+    )
+    media_type: str | None = Field(
+        default=None,
+        description="Content-Type of body (default application/json when a body is given).",
+    )
 
     @field_validator("url")
     @classmethod
     def _url_https(cls, value: str) -> str:
         return _https_url(value)
+
+    @field_validator("media_type")
+    @classmethod
+    def _media_type(cls, value: str | None) -> str | None:
+        if value is not None and not _MEDIA_TYPE.fullmatch(value):
+            raise ValueError(f"not a media type (type/subtype[; parameters]): {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _body_with_post(self) -> ResourceConfig:
+        if self.body is not None and self.method != "POST":
+            raise ValueError("a body needs method = 'POST'")
+        if self.media_type is not None and self.body is None:
+            raise ValueError("media_type needs a body")
+        return self
+
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type to send with the body (None when there is no body)."""
+        if self.body is None:
+            return None
+        return self.media_type or "application/json"
 
 
 class LoginAction(_Model):
@@ -336,6 +370,57 @@ def _resolve_paths(config: TargetConfig, base: Path) -> TargetConfig:
     )
 
 
+# The public members that identify a key (RFC 7517/7518): two JWKs with the same values here
+# are the same key, whatever else they carry.
+_PUBLIC_MEMBERS = ("kty", "crv", "x", "y", "n", "e")
+
+
+def _signing_key(path: Path, where: str) -> dict[str, Any]:
+    """The first key of a client's private JWKS file (the one that signs its assertions)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{where}: not a JSON JWKS: {exc}") from None
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(keys, list) or not keys or not isinstance(keys[0], dict):
+        raise ConfigError(f"{where}: no keys in the JWKS")
+    key: dict[str, Any] = keys[0]
+    if "d" not in key:
+        raise ConfigError(f"{where}: the first key has no private part (d)")
+    if not isinstance(key.get("alg"), str) or not key["alg"]:
+        raise ConfigError(
+            f"{where}: the first key has no alg; give the algorithm it signs with "
+            "(PS256, ES256 or EdDSA for FAPI 2.0)"
+        )
+    return key
+
+
+def _check_client_keys(config: TargetConfig) -> None:
+    """Each private_key_jwt client's signing key has an alg, and the two clients of a variant
+    use different keys with different kids (cross-client tests sign with the other's key)."""
+    index = {c.client_id: i for i, c in enumerate(config.clients)}
+    keys = {
+        c.client_id: _signing_key(c.jwks_file, f"clients[{i}].jwks_file")
+        for i, c in enumerate(config.clients)
+        if c.jwks_file is not None
+    }
+    for variant in config.variants:
+        one, two = keys.get(variant.client), keys.get(variant.client2)
+        if one is None or two is None:
+            continue
+        where = f"clients[{index[variant.client2]}].jwks_file"
+        if all(one.get(m) == two.get(m) for m in _PUBLIC_MEMBERS):
+            raise ConfigError(
+                f"{where}: {variant.client2!r} uses the same key as {variant.client!r} "
+                f"(variant {variant.name!r}); the two clients need distinct keys"
+            )
+        if one.get("kid") is not None and one.get("kid") == two.get("kid"):
+            raise ConfigError(
+                f"{where}: {variant.client2!r} uses the same kid {one['kid']!r} as "
+                f"{variant.client!r} (variant {variant.name!r}); the kids must differ"
+            )
+
+
 def parse_config(data: dict[str, Any], base: Path) -> TargetConfig:
     """Validate a configuration mapping; relative paths are taken from ``base``."""
     data = _interpolate(data, "")
@@ -347,7 +432,9 @@ def parse_config(data: dict[str, Any], base: Path) -> TargetConfig:
             msg = str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"{_field_path(tuple(err['loc']))}: {msg}")
         raise ConfigError("invalid target configuration:\n  " + "\n  ".join(lines)) from None
-    return _resolve_paths(config, base)
+    config = _resolve_paths(config, base)
+    _check_client_keys(config)
+    return config
 
 
 def load_config(path: Path) -> TargetConfig:
@@ -360,3 +447,22 @@ def load_config(path: Path) -> TargetConfig:
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot parse: {exc}") from None
     return parse_config(data, path.parent)
+
+
+SCHEMA_FILE = Path(__file__).with_name("config.schema.json")
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of a target configuration (published as ``harness/config.schema.json``
+    for editor completion; ``python -m harness.config`` writes it again after a model change)."""
+    schema = TargetConfig.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "fapi-harness target configuration",
+    }
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(json.dumps(config_schema(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {SCHEMA_FILE}")

@@ -370,18 +370,22 @@ class Note:
     label: str
     text: str
     started: float = field(default_factory=time.time)
+    elapsed_s: float | None = None  # for a span of time (the browser's part of a flow, a wait)
 
     def secrets(self) -> set[str]:
         """Secret parameters quoted in the note (e.g. the code in a callback URL)."""
         return secrets_in_text(self.text)
 
     def to_dict(self, redactor: Redactor) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": "note",
             "label": self.label,
             "text": redactor.scrub(self.text, self.secrets()),
             "started": self.started,
         }
+        if self.elapsed_s is not None:
+            out["elapsed_s"] = round(self.elapsed_s, 4)
+        return out
 
 
 @dataclass
@@ -398,14 +402,71 @@ class ServerEvent:
         return {"kind": "server_event", "started": self.started, "event": redactor.data(self.data)}
 
 
-Evidence = Exchange | Screenshot | Note | ServerEvent
+@dataclass
+class TlsProbe:
+    """One TLS handshake the harness attempted with pinned settings (TLS probes, issue 5):
+    what it offered and how it ended. ``outcome`` is ``connected``, ``refused`` (the server
+    ended the handshake or chose something we did not offer) or ``unavailable`` (this machine's
+    TLS library could not offer it, so nothing was learnt about the server)."""
+
+    label: str
+    host: str
+    port: int
+    version: str
+    ciphers: str | None
+    outcome: str
+    negotiated_version: str | None = None
+    negotiated_cipher: str | None = None
+    verified: bool = False
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+
+    @property
+    def summary(self) -> str:
+        offered = f"{self.version}" + (f" with {self.ciphers}" if self.ciphers else "")
+        got = (
+            f"connected: {self.negotiated_version} {self.negotiated_cipher}"
+            + (" (certificate verified)" if self.verified else "")
+            if self.outcome == "connected"
+            else f"{self.outcome}: {self.error}"
+        )
+        return f"{self.host}:{self.port} offered {offered}; {got}"
+
+    def to_dict(self, redactor: Redactor) -> dict[str, Any]:
+        return {
+            "kind": "tls_probe",
+            "label": self.label,
+            "text": self.summary,
+            "started": self.started,
+            "probe": {
+                "host": self.host,
+                "port": self.port,
+                "version": self.version,
+                "ciphers": self.ciphers,
+                "outcome": self.outcome,
+                "negotiated_version": self.negotiated_version,
+                "negotiated_cipher": self.negotiated_cipher,
+                "verified": self.verified,
+                "error": self.error,
+            },
+        }
+
+
+Evidence = Exchange | Screenshot | Note | ServerEvent | TlsProbe
+
+
+# Every request a test sends carries this header, so that the events a target logs (the
+# reference target's error events) can be told apart when tests run in parallel.
+TEST_HEADER = "x-fapi-harness-test"
 
 
 @dataclass
 class Recorder:
-    """Collects the evidence of one test, in order."""
+    """Collects the evidence of one test, in order. ``tag`` names the test in the traffic it
+    sends (the ``x-fapi-harness-test`` header)."""
 
     items: list[Evidence] = field(default_factory=list)
+    tag: str | None = None
 
     def add(self, item: Evidence) -> None:
         self.items.append(item)
@@ -421,6 +482,12 @@ _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("reco
 def current_recorder() -> Recorder | None:
     """The recorder of the test that is running, if any."""
     return _current.get()
+
+
+def current_tag() -> str | None:
+    """The running test's traffic tag, if any (see ``TEST_HEADER``)."""
+    recorder = _current.get()
+    return recorder.tag if recorder is not None else None
 
 
 def set_recorder(recorder: Recorder | None) -> contextvars.Token[Recorder | None]:

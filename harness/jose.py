@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,11 @@ def default_alg(key: Key) -> str:
 def new_dpop_key() -> ECKey:
     """A fresh P-256 key for DPoP proofs."""
     return ECKey.generate_key("P-256", private=True)
+
+
+def new_rsa_dpop_key() -> RSAKey:
+    """A fresh 2048-bit RSA key for DPoP proofs (signs PS256; RS256 only in negative tests)."""
+    return RSAKey.generate_key(2048, private=True)
 
 
 def public_jwk(key: Key) -> dict[str, Any]:
@@ -128,12 +135,39 @@ def _apply(
     return out
 
 
+def public_key_pem(key: Key) -> bytes:
+    """The PEM (SubjectPublicKeyInfo) of a key's public part: the HMAC secret of an algorithm
+    confusion attack, where a verifier keyed by the public key is made to check an HS256 MAC."""
+    public = key.public_key
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def sign_hs256(header: Mapping[str, Any], claims: Mapping[str, Any], secret: bytes) -> str:
+    """A compact JWS whose signature is an HMAC-SHA256 keyed with ``secret``, with exactly
+    ``header`` (whatever its ``alg`` says)."""
+    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    return f"{signing_input.decode('ascii')}.{b64url(hmac.digest(secret, signing_input, 'sha256'))}"
+
+
+def sign_rs256(header: Mapping[str, Any], claims: Mapping[str, Any], key: Key) -> str:
+    """A compact JWS signed RSASSA-PKCS1-v1_5 with SHA-256 (RS256), with exactly ``header``."""
+    private = key.private_key
+    if not isinstance(private, rsa.RSAPrivateKey):
+        raise TypeError(f"RS256 needs an RSA private key, not {type(private).__name__}")
+    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    signature = private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+
 def client_assertion(
     client_id: str,
     audience: str,
     key: Key,
     *,
     lifetime_s: int = 60,
+    alg: str | None = None,
     extra_claims: Mapping[str, Any] | None = None,
     extra_header: Mapping[str, Any] | None = None,
     omit: Iterable[str] = (),
@@ -141,6 +175,11 @@ def client_assertion(
     """A ``private_key_jwt`` client assertion (RFC 7523 section 3) with a fresh ``jti``.
 
     FAPI 2.0 SP 5.3.2.1 asks the ``aud`` to be the issuer, as a single string.
+    ``alg`` names the header ``alg`` and how the assertion is signed, for negative tests: by
+    default the key's FAPI algorithm; ``"none"`` leaves the signature empty; ``"HS256"`` is an
+    HMAC keyed with the PEM of ``key``'s public part (algorithm confusion); ``"RS256"`` is
+    PKCS#1 v1.5 with an RSA ``key``. ``extra_header`` is applied after, so it can make the
+    header say something else than how the assertion was signed.
     """
     now = int(time.time())
     claims = _apply(
@@ -156,10 +195,19 @@ def client_assertion(
         extra_claims,
         omit,
     )
-    header = _apply({"alg": default_alg(key), "typ": "JWT"}, extra_header, ())
+    used = alg or default_alg(key)
+    header = _apply({"alg": used, "typ": "JWT"}, extra_header, ())
     if key.kid:
         header.setdefault("kid", key.kid)
-    return sign(header, claims, key)
+    if used == "none":
+        return unsigned(header, claims)
+    if used == "HS256":
+        return sign_hs256(header, claims, public_key_pem(key))
+    if used == "RS256":
+        return sign_rs256(header, claims, key)
+    if header.get("alg") == used:
+        return sign(header, claims, key)
+    return sign_raw(header, claims, key)
 
 
 def access_token_hash(access_token: str) -> str:
@@ -251,3 +299,55 @@ def verify_signature(
             False, alg, kid, f"signature does not verify: {type(exc).__name__} {exc}"
         )
     return SignatureCheck(True, alg, kid, f"signature verifies with kid {kid!r} ({alg})")
+
+
+# --- id_token hashes and published keys (refresh, id_token and keys plan) ---
+
+# The hash of a JWS alg (OIDC Core 3.1.3.6, 3.3.2.11: the one the alg's signature uses; EdDSA
+# with Ed25519 uses SHA-512, as the OpenID Foundation's errata and suite do).
+_ALG_HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+
+
+def left_half_hash(value: str, alg: str) -> str | None:
+    """``at_hash``/``c_hash``/``s_hash`` of ``value`` for a token signed with ``alg``: base64url
+    of the left half of its hash (OIDC Core 3.1.3.6); None for an alg with no known hash."""
+    digest = hashlib.sha512 if alg in ("EdDSA", "Ed25519") else _ALG_HASHES.get(alg[-3:])
+    if digest is None:
+        return None
+    full = digest(value.encode("ascii")).digest()
+    return b64url(full[: len(full) // 2])
+
+
+# Members that only private or symmetric keys carry (RFC 7518 6.2.2, 6.3.2, 6.4; RFC 8037 2).
+PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+_CURVE_BITS = {"P-256": 256, "P-384": 384, "P-521": 521, "secp256k1": 256}
+
+
+def key_bits(jwk: Mapping[str, Any]) -> int | None:
+    """The size of an RSA modulus or an EC curve in bits; None for other key types."""
+    if jwk.get("kty") == "RSA":
+        n = jwk.get("n")
+        if not isinstance(n, str):
+            return 0
+        try:
+            raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
+        except ValueError:
+            return 0
+        return int.from_bytes(raw, "big").bit_length()
+    if jwk.get("kty") == "EC":
+        return _CURVE_BITS.get(str(jwk.get("crv")), 0)
+    return None
+
+
+def key_problem(jwk: Any) -> str | None:
+    """Why a published JWK cannot be used as a public key (None when it imports)."""
+    if not isinstance(jwk, dict):
+        return f"not a JSON object: {jwk!r}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc warns on short keys: sized elsewhere
+            KeySet.import_key_set({"keys": [jwk]})
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        return f"{type(exc).__name__}: {str(exc) or 'the key members do not form a valid key'}"
+    return None

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from harness.evidence import Exchange, record
+from harness.evidence import TEST_HEADER, Exchange, current_tag, record
 from harness.verdict import NotTestable
 
 MAX_BODY_BYTES = 1 << 20
@@ -210,13 +210,22 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
         header_list: list[tuple[str, str]] | None = None,
+        content: str | None = None,
+        drop_headers: tuple[str, ...] = (),
     ) -> Exchange:
         """Send one request; return the recorded exchange or raise ``TransportFailure``.
-        ``header_list`` pairs are sent after ``headers``, repeated names included."""
+        ``header_list`` pairs are sent after ``headers``, repeated names included; ``content``
+        is a raw body (instead of ``form``); ``drop_headers`` names default headers (such as
+        ``accept``) to leave out."""
         sent: dict[str, str] | list[tuple[str, str]] | None = headers
         if header_list:
             sent = [*(headers or {}).items(), *header_list]
-        request = self._client.build_request(method, url, headers=sent, data=form)
+        request = self._client.build_request(method, url, headers=sent, data=form, content=content)
+        for name in drop_headers:
+            request.headers.pop(name, None)
+        tag = current_tag()
+        if tag is not None:
+            request.headers[TEST_HEADER] = tag
         body = request.read().decode("utf-8", errors="replace")
         exchange = Exchange(
             label=label,

@@ -2,12 +2,22 @@
 
 Registered by entry point (``pytest11``), so ``pytest suites --target-config target.toml`` works
 wherever fapi-harness is installed; ``--reference-target`` starts the embedded server instead.
+
+Runs in parallel with pytest-xdist (``-n N``): the controller starts the reference target once and
+hands its configuration to the workers; each worker sends its tests' results back with their
+reports, and only the controller writes the report. Tests that wait for an expiry (``slow``) run
+last, and the fixtures they name start their clocks at the first test, so that their waits overlap
+with the rest of the plan.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import itertools
 import json
+import os
+import pickle
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +30,14 @@ import pytest
 from harness.browser import Browser
 from harness.catalogue import load_catalogue
 from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
-from harness.evidence import Evidence, Recorder, Redactor, ServerEvent, recording, set_recorder
+from harness.evidence import (
+    Evidence,
+    Recorder,
+    Redactor,
+    ServerEvent,
+    recording,
+    set_recorder,
+)
 from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
 from harness.guard import Guard, TimeLimit  # run guards (issue 9)
 from harness.net import HttpClient, Timeouts, TransportFailure
@@ -34,6 +51,10 @@ RECORDER = pytest.StashKey[Recorder]()
 OUTCOME = pytest.StashKey[tuple[Verdict, str]]()
 STARTED = pytest.StashKey[float]()
 EVENTS = pytest.StashKey[int]()
+TAG = pytest.StashKey[str]()
+WORKER_TARGET = "fapi_harness_target_config"  # xdist workerinput key: the target to test
+WORKER_SESSION = "fapi_harness_session"  # xdist workeroutput key: the worker's session evidence
+_TAGS = itertools.count(1)
 SESSION = pytest.StashKey["HarnessSession"]()
 GUARD = pytest.StashKey[Guard]()  # run guards (issue 9): probes and circuit breaker, per process
 TIME_LIMIT = pytest.StashKey[TimeLimit]()  # run guards (issue 9): the per-test time limit
@@ -77,6 +98,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["warning", "review"],
         default=[],
         help="Also fail the run (exit 1) on WARNING or REVIEW verdicts (repeatable).",
+    )
+    group.addoption(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="Run only tests that declare a requirement id starting with PREFIX (repeatable).",
+    )
+    group.addoption(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Run only this variant of the target configuration (repeatable; default: all).",
     )
 
 
@@ -142,8 +177,9 @@ class HarnessSession:
         path = self.config.server_events_file
         return path.stat().st_size if path is not None and path.is_file() else 0
 
-    def server_events(self, offset: int) -> list[ServerEvent]:
-        """Error events the target logged since ``offset`` (tests run one at a time per target)."""
+    def server_events(self, offset: int, tag: str) -> list[ServerEvent]:
+        """Error events the target logged since ``offset`` for the requests tagged ``tag`` (the
+        running test's; other tests may run at the same time)."""
         path = self.config.server_events_file
         if path is None or not path.is_file():
             return []
@@ -156,7 +192,7 @@ class HarnessSession:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(event, dict):
+            if isinstance(event, dict) and event.get("test") == tag:
                 events.append(ServerEvent(event))
         return events
 
@@ -179,10 +215,15 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "slow: waits the spec mandates (an expired code, say); deselect with -m 'not slow'",
+        "slow(*fixtures): waits for an expiry the spec mandates (an expired code, say); the "
+        "named session fixtures obtain what must expire and are started at the first test; "
+        "deselect with -m 'not slow'",
     )
     config_path: Path | None = config.getoption("--target-config")
     use_reference: bool = config.getoption("--reference-target")
+    handed = getattr(config, "workerinput", {}).get(WORKER_TARGET)
+    if handed is not None:  # an xdist worker: the controller started or loaded the target
+        config_path, use_reference = Path(handed), False
     if config_path is None and not use_reference:
         return
     if config_path is not None and use_reference:
@@ -202,6 +243,8 @@ def pytest_configure(config: pytest.Config) -> None:
         tokens=bool(config.getoption("--redact-tokens")),
         enabled=not config.getoption("--no-redact"),
     )
+    if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
+        config.pluginmanager.register(XdistBridge(config_path.resolve()), "fapi-harness-xdist")
     config.stash[SESSION] = HarnessSession(
         config=target,
         reference=reference,
@@ -221,8 +264,61 @@ def pytest_configure(config: pytest.Config) -> None:
             step_timeout_s=target.timeouts.browser_step,
         ),
     )
+    config.stash[SESSION].run.variants = [v.name for v in _selected_variants(config)]
+    if not _is_worker(config):
+        config.pluginmanager.register(ResultSink(config.stash[SESSION].run), "fapi-harness-results")
     # --- run guards (issue 9, harness/guard.py) ---
     config.stash[GUARD] = Guard(target, config.stash[SESSION].session_recorder)
+
+
+class XdistBridge:
+    """The controller's side of a parallel run: hands the target to each worker and gathers
+    what each worker saw outside its tests (discovery, JWKS, an unreachable target, the run
+    guards' notices)."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_TARGET] = str(self.config_path)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        blob = getattr(node, "workeroutput", {}).get(WORKER_SESSION)
+        session = node.config.stash.get(SESSION, None)
+        if blob is None or session is None:
+            return
+        evidence, unreachable, notices = _unpack(blob)
+        if not session.session_recorder.items:  # every worker fetched the same; keep one
+            session.session_recorder.items.extend(evidence)
+        session.unreachable = session.unreachable or unreachable
+        # run guards (issue 9): each worker probes and breaks on its own; say each thing once
+        session.run.notices = list(dict.fromkeys([*session.run.notices, *notices]))
+
+
+class ResultSink:
+    """Gathers each test's result where the report is written: the only process of a serial
+    run, or the controller of a parallel one (results arrive with the workers' reports)."""
+
+    def __init__(self, run: RunResults) -> None:
+        self.run = run
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = getattr(report, "fapi_result", None)
+        if isinstance(result, TestResult):
+            self.run.tests.append(result)
+
+
+def _pack(value: object) -> str:
+    """A value as text for xdist's channel (between processes of one run: trusted)."""
+    return base64.b64encode(pickle.dumps(value)).decode("ascii")
+
+
+def _unpack(text: str) -> Any:
+    return pickle.loads(base64.b64decode(text))  # written by our own worker: trusted
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -240,9 +336,22 @@ def _session(config: pytest.Config) -> HarnessSession:
     return session
 
 
+def _selected_variants(config: pytest.Config) -> list[VariantConfig]:
+    """The configured variants, narrowed to those named with ``--variant``."""
+    variants = _session(config).config.variants
+    wanted: list[str] = config.getoption("--variant")
+    unknown = sorted(set(wanted) - {v.name for v in variants})
+    if unknown:
+        raise pytest.UsageError(
+            f"--variant: no variant named {', '.join(unknown)}; the target configuration has "
+            f"{', '.join(v.name for v in variants)}"
+        )
+    return [v for v in variants if not wanted or v.name in wanted]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "variant" in metafunc.fixturenames:
-        variants = _session(metafunc.config).config.variants
+        variants = _selected_variants(metafunc.config)
         metafunc.parametrize("variant", variants, ids=[v.name for v in variants], scope="function")
 
 
@@ -287,8 +396,28 @@ def clients(request: pytest.FixtureRequest) -> dict[str, tuple[Client, Client]]:
     session = _session(request.config)
     return {
         v.name: (session.client(v.client), session.client(v.client2))
-        for v in session.config.variants
+        for v in _selected_variants(request.config)
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def start_expiry_clocks(request: pytest.FixtureRequest) -> None:
+    """Start every clock the selected slow tests wait for (the fixtures their ``slow`` marker
+    names) before anything else, once per run (per worker in a parallel run). A failure here is
+    left to the slow test that needs the fixture, which reports it as its own."""
+    if SESSION not in request.config.stash:
+        return
+    names = dict.fromkeys(
+        str(name)
+        for item in request.session.items
+        for marker in item.iter_markers("slow")
+        for name in marker.args
+    )
+    for name in names:
+        try:
+            request.getfixturevalue(name)
+        except Exception:  # reported by the slow test that uses the fixture
+            continue
 
 
 @pytest.fixture
@@ -306,7 +435,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     session = item.config.stash.get(SESSION, None)
     if session is not None:  # verdicts apply to runs against a target, not to ordinary tests
         item.stash[JUDGE] = Judge()
-        item.stash[RECORDER] = Recorder()
+        item.stash[TAG] = f"{os.getpid()}-{next(_TAGS)}"
+        item.stash[RECORDER] = Recorder(tag=item.stash[TAG])
         item.stash[STARTED] = time.time()
         item.stash[EVENTS] = session.events_offset()
         set_recorder(item.stash[RECORDER])
@@ -419,7 +549,9 @@ def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
     started = item.stash.get(STARTED, time.time())
     finished = time.time()
     evidence: list[Evidence] = list(item.stash.get(RECORDER, Recorder()).items)
-    evidence += session.server_events(item.stash.get(EVENTS, session.events_offset()))
+    evidence += session.server_events(
+        item.stash.get(EVENTS, session.events_offset()), item.stash.get(TAG, "")
+    )
     evidence.sort(key=lambda e: e.started)
     declared = [str(i) for m in item.iter_markers("requirement") for i in m.args]
     variant = None
@@ -427,20 +559,43 @@ def _collect(item: pytest.Item, teardown: pytest.TestReport) -> None:
     if callspec is not None and "variant" in callspec.params:
         variant = callspec.params["variant"].name
     obj = getattr(item, "obj", None)
-    session.run.tests.append(
-        TestResult(
-            id=item.nodeid,
-            name=item.name,
-            doc=" ".join((obj.__doc__ or "").split()) if obj is not None else "",
-            outcome=verdict,
-            reason=reason,
-            duration_s=finished - started,
-            declared=declared,
-            judged=list(item.stash.get(JUDGE, Judge()).judged),
-            evidence=evidence,
-            variant=variant,
-        )
+    teardown.fapi_result = TestResult(  # type: ignore[attr-defined]
+        id=item.nodeid,
+        name=item.name,
+        doc=" ".join((obj.__doc__ or "").split()) if obj is not None else "",
+        outcome=verdict,
+        reason=reason,
+        duration_s=finished - started,
+        declared=declared,
+        judged=list(item.stash.get(JUDGE, Judge()).judged),
+        evidence=evidence,
+        variant=variant,
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(
+    config: pytest.Config, report: pytest.CollectReport | pytest.TestReport
+) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
+    data = yield
+    result = getattr(report, "fapi_result", None)
+    if data is not None and result is not None:
+        data["fapi_result"] = _pack(result)
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(
+    config: pytest.Config, data: dict[str, Any]
+) -> Generator[
+    None,
+    pytest.CollectReport | pytest.TestReport | None,
+    pytest.CollectReport | pytest.TestReport | None,
+]:
+    report = yield
+    if report is not None and isinstance(data.get("fapi_result"), str):
+        report.fapi_result = _unpack(data["fapi_result"])  # type: ignore[union-attr]
+    return report
 
 
 def pytest_report_teststatus(
@@ -465,17 +620,38 @@ def pytest_collection_modifyitems(
                 raise pytest.UsageError(
                     f"{item.nodeid}: unknown requirement id(s): {', '.join(unknown)}"
                 )
+    prefixes: list[str] = config.getoption("--clause")
+    if prefixes:
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            ids = [str(i) for m in item.iter_markers("requirement") for i in m.args]
+            covers = any(rid.startswith(p) for rid in ids for p in prefixes)
+            (keep if covers else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    # Tests that wait for an expiry go last: their clocks start at the first test (see
+    # start_expiry_clocks), so by then little or nothing is left to wait.
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    items[:] = [item for item in items if item.get_closest_marker("slow") is None] + slow
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends its workeroutput
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(SESSION, None)
     if state is None:
         return
     # --- run guards (issue 9, harness/guard.py): the closing probe and the run's notices ---
     guard = session.config.stash[GUARD]
-    if state.run.tests:
-        guard.at_finish()
-    state.run.notices = list(guard.notices)
+    guard.at_finish()
+    if _is_worker(session.config):  # the controller writes the report
+        output: dict[str, str] = session.config.workeroutput  # type: ignore[attr-defined]
+        output[WORKER_SESSION] = _pack(
+            (list(state.session_recorder.items), state.unreachable, list(guard.notices))
+        )
+        return
+    state.run.notices = list(dict.fromkeys([*state.run.notices, *guard.notices]))
     # --- end run guards ---
     state.run.finished = time.time()
     state.run.session_evidence = list(state.session_recorder.items)

@@ -16,11 +16,20 @@ from joserfc.jwk import ECKey
 pytest_plugins = ["pytester"]
 
 
+def write_client_keys(folder: Path) -> None:
+    """The private JWKS files of ``minimal_config``'s two clients: distinct keys, with alg and
+    kid, generated now (never committed)."""
+    for name in ("c1", "c2"):
+        key = ECKey.generate_key("P-256", private=True)
+        key.ensure_kid()
+        jwk = {**key.as_dict(private=True), "alg": "ES256"}
+        (folder / f"{name}.jwks.json").write_text(json.dumps({"keys": [jwk]}))
+
+
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A folder with a private JWKS and a PEM pair, generated now (never committed)."""
-    key = ECKey.generate_key("P-256", private=True)
-    (tmp_path / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    """A folder with the two clients' private JWKS and a PEM pair."""
+    write_client_keys(tmp_path)
     (tmp_path / "c1.crt").write_text("placeholder certificate")
     (tmp_path / "c1.key").write_text("placeholder key")
     return tmp_path
@@ -45,7 +54,7 @@ def minimal_config(**overrides: Any) -> dict[str, Any]:
                 "auth_method": "private_key_jwt",
                 "sender_constraint": "dpop",
                 "redirect_uri": "https://client.example.test/cb",
-                "jwks_file": "c1.jwks.json",
+                "jwks_file": "c2.jwks.json",
             },
         ],
         "variants": [{"name": "private_key_jwt-dpop", "client": "c1", "client2": "c2"}],

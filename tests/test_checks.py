@@ -12,22 +12,26 @@ import hashlib
 import hmac
 import json
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import pytest
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 from harness import checks, jose
 from harness.browser import AuthorizationResponse
-from harness.evidence import Exchange
+from harness.evidence import Exchange, TlsProbe
 from harness.verdict import Finding, NotTestable
 
 ISSUER = "https://as.example.test"
 CLIENT_ID = "client-one"
 NOW = int(time.time())
 JSON = [("Content-Type", "application/json")]
+UUID_A = "c770aef3-6784-41f7-8e0e-ff5f97bddb3a"
+UUID_B = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,36 @@ def front(
         status,
         (),
     )
+
+
+def tls_probe(
+    version: str,
+    outcome: str,
+    negotiated: str | None = None,
+    cipher: str | None = None,
+    *,
+    verified: bool = False,
+) -> TlsProbe:
+    """A recorded TLS handshake probe offering ``version`` (and the suite ``cipher``)."""
+    return TlsProbe(
+        "probe",
+        "as.example.test",
+        443,
+        version,
+        cipher,
+        outcome,
+        negotiated_version=negotiated,
+        negotiated_cipher=cipher if outcome == "connected" else None,
+        verified=verified,
+        error=None if outcome == "connected" else "handshake failure",
+    )
+
+
+SUITES_GOOD = [
+    tls_probe("TLSv1.2", "connected", "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+    tls_probe("TLSv1.2", "refused", None, "AES128-SHA"),
+    tls_probe("TLSv1.2", "refused", None, "NULL-SHA"),
+]
 
 
 def dpop_sent(response: Exchange, *, nonce: str | None = None, jti: str | None = "a-1") -> Exchange:
@@ -916,7 +950,300 @@ CASES: dict[str, tuple[list[Case], list[Case]]] = {
             P("no-nonce-header", (dpop_sent(ex(400, {"error": "use_dpop_nonce"})), NONCE_RETRY)),
         ],
     ),
+    # --- OAuth error syntax (client authentication / token endpoint plan) ---
+    "expect_error_syntax": (
+        [
+            P("code-only", (ex(401, {"error": "invalid_client"}),)),
+            P(
+                "all-members",
+                (
+                    ex(
+                        400,
+                        {
+                            "error": "invalid_request",
+                            "error_description": "aud must be the issuer (see 5.3.2.1) ~ok",
+                            "error_uri": "https://as.example.test/errors#aud",
+                        },
+                    ),
+                ),
+            ),
+            P(
+                "tab-left-to-the-other-check",
+                (ex(400, {"error": "x", "error_description": "a\tb"}),),
+            ),
+            P("no-json-error", (ex(None, error="ConnectError"),)),
+            P("relative-uri-reference", (ex(400, {"error": "x", "error_uri": "/errors/x"}),)),
+        ],
+        [
+            P("quote-in-error", (ex(400, {"error": 'invalid"client'}),)),
+            P("backslash-in-description", (ex(400, {"error": "x", "error_description": "a\\b"}),)),
+            P(
+                "non-ascii-description",
+                (ex(400, {"error": "x", "error_description": "caf\u00e9"}),),
+            ),
+            P("space-in-uri", (ex(400, {"error": "x", "error_uri": "https://a.test/a b"}),)),
+            P("error-not-string", (ex(400, {"error": 7}),)),
+            P("empty-error", (ex(400, {"error": ""}),)),
+        ],
+    ),
+    "expect_error_description_single_line": (
+        [
+            P("plain", (ex(400, {"error": "x", "error_description": "one line"}),)),
+            P("none", (ex(401, {"error": "invalid_client"}),)),
+        ],
+        [
+            P("lf", (ex(400, {"error": "x", "error_description": "two\nlines"}),)),
+            P("cr", (ex(400, {"error": "x", "error_description": "a\rb"}),)),
+            P("tab", (ex(400, {"error": "x", "error_description": "a\tb"}),)),
+        ],
+    ),
+    # --- sender-constraint area: resource-server headers and the token's binding ---
+    "expect_date_header": (
+        [
+            P("now", (ex(200, headers=[("Date", formatdate(time.time(), usegmt=True))]),)),
+            P(
+                "4-min-late",
+                (ex(200, headers=[("Date", formatdate(time.time() - 240, usegmt=True))]),),
+            ),
+        ],
+        [
+            P("none", (ex(200, headers=[]),)),
+            P(
+                "6-min-ahead",
+                (ex(200, headers=[("Date", formatdate(time.time() + 360, usegmt=True))]),),
+            ),
+            P("garbage", (ex(200, headers=[("Date", "yesterday")]),)),
+            P("no-zone", (ex(200, headers=[("Date", "Sun, 06 Nov 1994 08:49:37")]),)),
+            P("two", (ex(200, headers=[("Date", formatdate(usegmt=True))] * 2),)),
+        ],
+    ),
+    "expect_interaction_id": (
+        [
+            P("echoed", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)]), UUID_A)),
+            P("absent", (ex(200, headers=[]), UUID_A)),
+            P("minted", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), None)),
+        ],
+        [
+            P("other", (ex(200, headers=[("x-fapi-interaction-id", UUID_B)]), UUID_A)),
+            P("not-uuid", (ex(200, headers=[("x-fapi-interaction-id", "abc")]), None)),
+            P("two", (ex(200, headers=[("x-fapi-interaction-id", UUID_A)] * 2), UUID_A)),
+        ],
+    ),
+    # --- TLS probes (issue 5) ---
+    "expect_tls_version_refused": (
+        [P("alert", (tls_probe("TLSv1.1", "refused"),))],
+        [
+            P("connected", (tls_probe("TLSv1.1", "connected", "TLSv1.1"),)),
+            P("unavailable", (tls_probe("TLSv1.1", "unavailable"),)),
+            P("unreachable", (tls_probe("TLSv1.1", "unreachable"),)),
+        ],
+    ),
+    "expect_tls_version_accepted": (
+        [P("tls13", (tls_probe("TLSv1.3", "connected", "TLSv1.3"),))],
+        [
+            P("refused", (tls_probe("TLSv1.3", "refused"),)),
+            P("other-version", (tls_probe("TLSv1.3", "connected", "TLSv1.2"),)),
+            P("unavailable", (tls_probe("TLSv1.3", "unavailable"),)),
+        ],
+    ),
+    "expect_tls_version_negotiated": (
+        [P("tls13", (tls_probe("TLSv1.2-TLSv1.3", "connected", "TLSv1.3"), "TLSv1.3"))],
+        [
+            P("tls12-chosen", (tls_probe("TLSv1.2-TLSv1.3", "connected", "TLSv1.2"), "TLSv1.3")),
+            P("refused", (tls_probe("TLSv1.2-TLSv1.3", "refused"), "TLSv1.3")),
+        ],
+    ),
+    "expect_only_recommended_tls12_suites": (
+        [P("gcm-only", (SUITES_GOOD,))],
+        [
+            P("cbc", ([*SUITES_GOOD, tls_probe("TLSv1.2", "connected", "TLSv1.2", "AES128-SHA")],)),
+            P("nothing-probed", ([],)),
+        ],
+    ),
+    "expect_no_forbidden_tls12_suites": (
+        [
+            P("gcm-only", (SUITES_GOOD,)),
+            P("cbc-allowed", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "AES128-SHA")],)),
+        ],
+        [
+            P("null", ([*SUITES_GOOD, tls_probe("TLSv1.2", "connected", "TLSv1.2", "NULL-SHA")],)),
+            P("anon", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "ADH-AES128-SHA")],)),
+            P("des", ([tls_probe("TLSv1.2", "connected", "TLSv1.2", "EDH-RSA-DES-CBC-SHA")],)),
+            P("nothing-probed", ([],)),
+        ],
+    ),
+    "expect_tls_certificate_valid": (
+        [P("verified", (tls_probe("TLSv1.3", "connected", "TLSv1.3", verified=True),))],
+        [
+            P("invalid", (tls_probe("TLSv1.3", "certificate_invalid"),)),
+            P("not-verified", (tls_probe("TLSv1.3", "connected", "TLSv1.3"),)),
+        ],
+    ),
+    "expect_token_binding": (
+        [
+            P("jkt", ({"active": True, "cnf": {"jkt": "t1"}}, "jkt", "t1", "the token")),
+            P("x5t", ({"cnf": {"x5t#S256": "c1", "jkt": "x"}}, "x5t#S256", "c1", "the token")),
+        ],
+        [
+            P("other-jkt", ({"cnf": {"jkt": "t2"}}, "jkt", "t1", "the token")),
+            P("no-cnf", ({"active": True}, "jkt", "t1", "the token")),
+            P("other-member", ({"cnf": {"jkt": "c1"}}, "x5t#S256", "c1", "the token")),
+            P("cnf-string", ({"cnf": "t1"}, "jkt", "t1", "the token")),
+        ],
+    ),
 }
+
+
+# --- refresh tokens, id_token and keys (suites/fapi2_sp/{refresh,id_token,keys}) ---
+
+RSA_2048 = RSAKey.generate_key(2048, {"kid": "rsa-1"}, private=False)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the short key is the point of the failing case
+    RSA_1024 = RSAKey.generate_key(1024, {"kid": "rsa-short"}, private=False)
+AS_PUBLIC = AS_KEY.as_dict(private=False)
+OTHER_KEY = ECKey.generate_key("P-256", {"kid": "as-2"}, private=True)
+TWO_KEYS = {"keys": [AS_PUBLIC, OTHER_KEY.as_dict(private=False)]}
+SIGNED_BY_OTHER = jose.sign({"alg": "ES256", "kid": "as-2"}, ID_CLAIMS, AS_KEY)
+NO_KID_TOKEN = jose.sign({"alg": "ES256"}, ID_CLAIMS, AS_KEY)
+AT_HASH = jose.left_half_hash("at-123", "ES256")
+REFRESHED = {**ID_CLAIMS, "iat": NOW + 60, "exp": NOW + 3660}
+
+CASES.update(
+    {
+        "expect_public_keys_only": (
+            [P("public", (JWKS,)), P("rsa-and-ec", ({"keys": [AS_PUBLIC, RSA_2048.as_dict()]},))],
+            [
+                P("ec-private", ({"keys": [AS_KEY.as_dict(private=True)]},)),
+                P("oct", ({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]},)),
+                P("rsa-prime", ({"keys": [{**RSA_2048.as_dict(), "p": "AQAB"}]},)),
+            ],
+        ),
+        "expect_key_ids": (
+            [P("all-kids", (TWO_KEYS,))],
+            [
+                P("one-missing", ({"keys": [AS_PUBLIC, {**AS_PUBLIC, "kid": ""}]},)),
+                P("no-kid", ({"keys": [{k: v for k, v in AS_PUBLIC.items() if k != "kid"}]},)),
+            ],
+        ),
+        "expect_key_sizes": (
+            [P("2048-and-p256", ({"keys": [AS_PUBLIC, RSA_2048.as_dict()]},))],
+            [
+                P("rsa-1024", ({"keys": [AS_PUBLIC, RSA_1024.as_dict()]},)),
+                P("ec-unknown-curve", ({"keys": [{**AS_PUBLIC, "crv": "P-192"}]},)),
+            ],
+        ),
+        "expect_keys_parse": (
+            [P("valid", (TWO_KEYS,))],
+            [
+                P("empty", ({"keys": []},)),
+                P("no-keys", ({},)),
+                P("rsa-no-e", ({"keys": [{"kty": "RSA", "n": "AQAB", "kid": "r"}]},)),
+                P("bad-point", ({"keys": [{**AS_PUBLIC, "x": "AAAA", "y": "AAAA"}]},)),
+                P("not-object", ({"keys": ["key"]},)),
+            ],
+        ),
+        "expect_jws_signed_by_kid": (
+            [P("by-kid", (GOOD_TOKEN, TWO_KEYS, "id_token"))],
+            [
+                P("other-key", (SIGNED_BY_OTHER, TWO_KEYS, "id_token")),
+                P("no-kid", (NO_KID_TOKEN, TWO_KEYS, "id_token")),
+                P("unknown-kid", (GOOD_TOKEN, {"keys": [OTHER_KEY.as_dict(private=False)]}, "t")),
+                P("forged", (FORGED_TOKEN, JWKS, "id_token")),
+            ],
+        ),
+        "expect_recent_time": (
+            [P("now", (ID_CLAIMS, "iat")), P("4-min-ago", (claims(iat=NOW - 240), "iat"))],
+            [
+                P("10-min-ago", (claims(iat=NOW - 600), "iat")),
+                P("10-min-ahead", (claims(iat=NOW + 600), "iat")),
+                P("missing", (claims(iat=None), "iat")),
+                P("string", (claims(iat=str(NOW)), "iat")),
+            ],
+        ),
+        "expect_auth_time": (
+            [P("recent", (claims(auth_time=NOW - 5), 600))],
+            [
+                P("missing", (ID_CLAIMS, 600)),
+                P("too-old", (claims(auth_time=NOW - 3600), 600)),
+                P("future", (claims(auth_time=NOW + 600), 600)),
+                P("bool", (claims(auth_time=True), 600)),
+            ],
+        ),
+        "expect_subject_format": (
+            [P("short", (ID_CLAIMS,)), P("255", (claims(sub="s" * 255),))],
+            [
+                P("256", (claims(sub="s" * 256),)),
+                P("non-ascii", (claims(sub="zoë"),)),
+                P("empty", (claims(sub=""),)),
+                P("number", (claims(sub=42),)),
+            ],
+        ),
+        "expect_token_hash": (
+            [
+                P("absent", (ID_CLAIMS, "at_hash", "at-123", "ES256")),
+                P("right", (claims(at_hash=AT_HASH), "at_hash", "at-123", "ES256")),
+                P(
+                    "eddsa",
+                    (
+                        claims(c_hash=jose.left_half_hash("c", "EdDSA")),
+                        "c_hash",
+                        "c",
+                        "EdDSA",
+                    ),
+                ),
+            ],
+            [
+                P("wrong", (claims(at_hash="AAAA"), "at_hash", "at-123", "ES256")),
+                P("other-alg", (claims(at_hash=AT_HASH), "at_hash", "at-123", "PS512")),
+                P("unknown-alg", (claims(s_hash="x"), "s_hash", "s", "none")),
+            ],
+        ),
+        "expect_only_requested_claims": (
+            [P("only-defined", (claims(nonce="n"), {*ID_CLAIMS, "nonce"}))],
+            [P("extra", (claims(internal_id="7"), set(ID_CLAIMS)))],
+        ),
+        "expect_claims_present": (
+            [P("all", ({"sub": "a", "email": "a@x"}, ["email"], "userinfo"))],
+            [P("missing", ({"sub": "a"}, ["email", "name"], "userinfo"))],
+        ),
+        "expect_same_claims": (
+            [
+                P("same", (ID_CLAIMS, {"sub": "alice"}, ["sub"], "userinfo")),
+                P("absent-in-first", ({}, {"sub": "bob"}, ["sub"], "userinfo")),
+            ],
+            [
+                P("differs", (ID_CLAIMS, {"sub": "bob"}, ["sub"], "userinfo")),
+                P("missing", (ID_CLAIMS, {}, ["sub"], "userinfo")),
+            ],
+        ),
+        "expect_refreshed_id_token": (
+            [
+                P("consistent", (ID_CLAIMS, REFRESHED)),
+                P("auth-time-kept", (claims(auth_time=NOW), {**REFRESHED, "auth_time": NOW})),
+            ],
+            [
+                P("other-sub", (ID_CLAIMS, {**REFRESHED, "sub": "bob"})),
+                P("other-aud", (ID_CLAIMS, {**REFRESHED, "aud": "other"})),
+                P("auth-time-lost", (claims(auth_time=NOW), REFRESHED)),
+                P("older-iat", (ID_CLAIMS, {**REFRESHED, "iat": NOW - 60})),
+            ],
+        ),
+        "expect_refreshed_nonce": (
+            [
+                P("no-nonce", (claims(nonce="n"), REFRESHED)),
+                P("same-nonce", (claims(nonce="n"), {**REFRESHED, "nonce": "n"})),
+            ],
+            [P("other-nonce", (claims(nonce="n"), {**REFRESHED, "nonce": "m"}))],
+        ),
+        "expect_refresh_token_kept": (
+            [
+                P("none", (ex(200, TOKEN_OK), "rt-1")),
+                P("same", (ex(200, {**TOKEN_OK, "refresh_token": "rt-1"}), "rt-1")),
+            ],
+            [P("rotated", (ex(200, {**TOKEN_OK, "refresh_token": "rt-2"}), "rt-1"))],
+        ),
+    }
+)
 
 
 def _params(passing: bool) -> list[Any]:

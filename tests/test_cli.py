@@ -27,6 +27,28 @@ def test_detached_target_run_against_its_config_and_stop(tmp_path: Path) -> None
         assert run.returncode == 0, run.stdout[-2000:]
         doc = json.loads((tmp_path / "out" / "results.json").read_text())
         assert [t["outcome"] for t in doc["tests"]] == ["passed"] * 4
+        # --plan and --clause narrow the run; --workers 1 runs it in one process
+        narrowed = _cli(
+            "run",
+            "--config",
+            "t/target.toml",
+            "--out",
+            "out2",
+            "--plan",
+            "fapi2_sp/pkce",
+            "--clause",
+            "PKCE-4.4.1",
+            "--workers",
+            "1",
+            cwd=tmp_path,
+        )
+        assert narrowed.returncode == 0, narrowed.stdout[-2000:]
+        doc = json.loads((tmp_path / "out2" / "results.json").read_text())
+        names = {t["name"].split("[")[0] for t in doc["tests"]}
+        assert names and all(t["id"].startswith("suites/fapi2_sp/pkce/") for t in doc["tests"])
+        assert all(
+            any(r.startswith("PKCE-4.4.1") for r in t["requirements"]) for t in doc["tests"]
+        ), names
     finally:
         stopped = _cli("target", "stop", "--dir", "t", cwd=tmp_path)
     assert stopped.returncode == 0
@@ -52,3 +74,16 @@ def test_invalid_config_exits_2_naming_the_field(tmp_path: Path) -> None:
     run = _cli("run", "--config", "bad.toml", cwd=tmp_path)
     assert run.returncode == 2
     assert "issuer: must be an https:// URL" in run.stderr
+
+
+def test_list_shows_tests_and_clauses_without_a_target(tmp_path: Path) -> None:
+    listed = _cli("list", "--plan", "fapi2_sp/codes", "-v", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "test_expired_code_refused [negative] [slow]" in listed.stdout
+    assert "FAPI2SP-5.3.2.1-11" in listed.stdout
+    assert "3 tests (each runs once per variant it applies to)" in listed.stdout
+    by_clause = _cli("list", "--clause", "PAR-4-3", cwd=tmp_path)
+    assert by_clause.stdout.count(" test_") == 1, by_clause.stdout
+    unknown = _cli("list", "--plan", "nope", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "no plan named 'nope'; there are fapi2_sp/authorization" in unknown.stderr

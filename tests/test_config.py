@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import tomli_w
 
-from harness.config import ConfigError, load_config, parse_config
+from harness.config import SCHEMA_FILE, ConfigError, config_schema, load_config, parse_config
 from tests.conftest import minimal_config
 
 
@@ -26,6 +27,29 @@ def test_toml_and_json_files_load_the_same(config_dir: Path) -> None:
     (config_dir / "t.toml").write_text(tomli_w.dumps(minimal_config()))
     (config_dir / "t.json").write_text(json.dumps(minimal_config()))
     assert load_config(config_dir / "t.toml") == load_config(config_dir / "t.json")
+
+
+def test_resource_defaults_to_get_without_body(config_dir: Path) -> None:
+    resource = parse_config(minimal_config(), config_dir).resource
+    assert (resource.method, resource.body, resource.content_type) == ("GET", None, None)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "sent"),
+    [
+        (None, "application/json"),
+        ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
+        ('application/json; charset="utf-8"', 'application/json; charset="utf-8"'),
+    ],
+)
+def test_resource_body_and_media_type(media_type: str | None, sent: str, config_dir: Path) -> None:
+    data = minimal_config()
+    data["resource"].update(method="POST", body='{"a": 1}')
+    if media_type is not None:
+        data["resource"]["media_type"] = media_type
+    resource = parse_config(data, config_dir).resource
+    assert resource.body == '{"a": 1}'
+    assert resource.content_type == sent
 
 
 def _error(data: dict[str, Any], base: Path) -> str:
@@ -57,6 +81,17 @@ def _error(data: dict[str, Any], base: Path) -> str:
         ),
         (lambda d: d["variants"][0].update(client2="c1"), "variants[0]", "different clients"),
         (lambda d: d["resource"].update(url="ftp://x"), "resource.url", "https://"),
+        (lambda d: d["resource"].update(body="{}"), "resource", "method = 'POST'"),
+        (
+            lambda d: d["resource"].update(method="POST", media_type="application/json"),
+            "resource",
+            "media_type needs a body",
+        ),
+        (
+            lambda d: d["resource"].update(method="POST", body="x", media_type="json"),
+            "resource.media_type",
+            "not a media type",
+        ),
         (lambda d: d.update(surprise=1), "surprise", "Extra inputs"),
         (
             lambda d: d["browser"]["login"][0]["actions"][0].update(fill="input"),
@@ -124,3 +159,76 @@ def test_bad_time_limits_and_guards_are_named(
     config_dir: Path, overrides: dict[str, Any], words: str
 ) -> None:
     assert words in _error(minimal_config(**overrides), config_dir)
+
+
+def test_the_published_schema_is_the_models() -> None:
+    """harness/config.schema.json (for editors) must say what the model checks; after a model
+    change, `python -m harness.config` writes it again."""
+    assert json.loads(SCHEMA_FILE.read_text()) == config_schema()
+
+
+def test_the_schema_accepts_a_valid_config_and_names_what_is_wrong() -> None:
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.validate(minimal_config(), schema)
+    with pytest.raises(jsonschema.ValidationError, match="'colour' was unexpected"):
+        jsonschema.validate(minimal_config(colour="blue"), schema)
+    with pytest.raises(jsonschema.ValidationError, match="'issuer' is a required property"):
+        jsonschema.validate({k: v for k, v in minimal_config().items() if k != "issuer"}, schema)
+
+
+# --- the tester's own client keys (OIDF setup checks: alg, distinct keys and kids) ---
+
+
+def _write_jwks(base: Path, name: str, keys: list[dict[str, Any]]) -> None:
+    (base / name).write_text(json.dumps({"keys": keys}))
+
+
+def _jwk(base: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((base / name).read_text())
+    return dict(data["keys"][0])
+
+
+def test_client_key_without_alg_is_refused(config_dir: Path) -> None:
+    jwk = _jwk(config_dir, "c1.jwks.json")
+    del jwk["alg"]
+    _write_jwks(config_dir, "c1.jwks.json", [jwk])
+    message = _error(minimal_config(), config_dir)
+    assert "clients[0].jwks_file: the first key has no alg" in message
+
+
+def test_client_key_without_private_part_is_refused(config_dir: Path) -> None:
+    jwk = _jwk(config_dir, "c2.jwks.json")
+    del jwk["d"]
+    _write_jwks(config_dir, "c2.jwks.json", [jwk])
+    assert "clients[1].jwks_file: the first key has no private part" in _error(
+        minimal_config(), config_dir
+    )
+
+
+def test_empty_client_jwks_is_refused(config_dir: Path) -> None:
+    _write_jwks(config_dir, "c2.jwks.json", [])
+    assert "clients[1].jwks_file: no keys in the JWKS" in _error(minimal_config(), config_dir)
+
+
+def test_two_clients_with_the_same_key_are_refused(config_dir: Path) -> None:
+    jwk = _jwk(config_dir, "c1.jwks.json")
+    _write_jwks(config_dir, "c2.jwks.json", [{**jwk, "kid": "another-kid"}])
+    message = _error(minimal_config(), config_dir)
+    assert "clients[1].jwks_file" in message
+    assert "the two clients need distinct keys" in message
+
+
+def test_two_clients_with_the_same_kid_are_refused(config_dir: Path) -> None:
+    kid = _jwk(config_dir, "c1.jwks.json")["kid"]
+    _write_jwks(config_dir, "c2.jwks.json", [{**_jwk(config_dir, "c2.jwks.json"), "kid": kid}])
+    message = _error(minimal_config(), config_dir)
+    assert "clients[1].jwks_file" in message
+    assert "the kids must differ" in message
+
+
+def test_distinct_keys_without_kids_load(config_dir: Path) -> None:
+    for name in ("c1.jwks.json", "c2.jwks.json"):
+        jwk = _jwk(config_dir, name)
+        del jwk["kid"]
+        _write_jwks(config_dir, name, [jwk])
+    assert parse_config(minimal_config(), config_dir).client("c2").jwks_file is not None

@@ -133,3 +133,19 @@ def process_names(tmp_path: Path) -> list[str]:
 def chromium_pids(tmp_path: Path) -> list[str]:
     """Browser processes of the run (Chromium is started with a profile under ``tmp_path``)."""
     return [n for n in process_names(tmp_path) if "chrom" in n.lower() or "headless_shell" in n]
+
+
+def test_server_events_belong_to_the_test_that_caused_them(demo: dict[str, Any]) -> None:
+    """Tests run in parallel: each test's server events carry its own traffic tag, and no two
+    tests share one (events are matched by tag, not by time)."""
+    owners: dict[str, str] = {}
+    with_events = 0
+    for test in demo["doc"]["tests"]:
+        tags = {e["event"].get("test") for e in test["evidence"] if e["kind"] == "server_event"}
+        if not tags:
+            continue
+        with_events += 1
+        assert len(tags) == 1 and None not in tags, (test["id"], tags)
+        tag = str(tags.pop())
+        assert owners.setdefault(tag, test["id"]) == test["id"], (tag, test["id"], owners[tag])
+    assert with_events > 20  # the negative tests' refusals are logged by the reference target

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.jwk import ECKey, RSAKey
 
-from harness import jose
+from harness import flows, jose
 from harness.evidence import (
     Exchange,
     Note,
@@ -24,6 +25,7 @@ from harness.evidence import (
     Screenshot,
     ServerEvent,
     current_recorder,
+    current_tag,
     decode_jwt_parts,
     record,
     recording,
@@ -680,3 +682,51 @@ def test_short_secrets_show_nothing_of_themselves() -> None:
     out = Redactor().field("code", "abcd1234")
     assert "abcd" not in out
     assert out.startswith("…[redacted-sha256-")
+
+
+def test_the_running_tests_tag_is_current_and_kept_by_set_up_evidence() -> None:
+    assert current_tag() is None
+    with recording(Recorder(tag="123-4")):
+        assert current_tag() == "123-4"
+        with flows.collecting() as shared:
+            assert current_tag() == "123-4"  # set-up traffic names the test it runs for
+            record(Note("x", "y"))
+    assert current_tag() is None
+    assert [i.label for i in shared.items if isinstance(i, Note)] == ["x"]
+
+
+def test_wait_until_waits_only_for_what_is_left_and_says_so() -> None:
+    with recording(Recorder()) as rec:
+        flows.wait_until(time.time() - 5, "a code to expire")
+        flows.wait_until(time.time() + 0.2, "a request_uri to expire")
+    notes = [i for i in rec.items if isinstance(i, Note)]
+    assert [n.label for n in notes] == ["wait", "wait"]
+    assert notes[0].elapsed_s == 0.0
+    assert notes[0].text == "waited 0 s more for a code to expire"
+    assert notes[1].elapsed_s is not None and 0.1 < notes[1].elapsed_s < 0.5
+    assert notes[1].to_dict(Redactor())["elapsed_s"] == round(notes[1].elapsed_s, 4)
+    assert "elapsed_s" not in Note("a", "b").to_dict(Redactor())
+
+
+# --- TLS probes (issue 5) -------------------------------------------------------------------
+
+
+def test_tls_probe_record_is_structured_and_summarised() -> None:
+    """A TLS probe is written as kind tls_probe: a one-line text for the report and the probe's
+    fields; the schema accepts it."""
+    from importlib import resources
+
+    import jsonschema
+
+    from harness.evidence import TlsProbe
+
+    probe = TlsProbe("TLSv1.1 alone", "as.example", 443, "TLSv1.1", None, "refused", error="alert")
+    out = probe.to_dict(Redactor())
+    assert out["kind"] == "tls_probe"
+    assert out["text"] == "as.example:443 offered TLSv1.1; refused: alert"
+    assert out["probe"]["outcome"] == "refused"
+    schema = json.loads((resources.files("harness.report") / "results.schema.json").read_text())
+    jsonschema.validate(out, {"$defs": schema["$defs"], "$ref": "#/$defs/evidence"})
+    bad = {**out, "kind": "tls_probe_typo"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, {"$defs": schema["$defs"], "$ref": "#/$defs/evidence"})

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jws
 from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey, RSAKey
 
@@ -165,6 +168,81 @@ def test_client_assertion_extra_header_overrides_kid_and_typ() -> None:
     assert header["typ"] == "client-authentication+jwt"
 
 
+def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """Header, claims, signing input and raw signature of a compact JWS (not verified)."""
+    head, payload, signature = token.split(".")
+    return (
+        json.loads(base64.urlsafe_b64decode(head + "==")),
+        json.loads(base64.urlsafe_b64decode(payload + "==")),
+        f"{head}.{payload}".encode("ascii"),
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+    )
+
+
+def _expected_claims(token: str, key: jose.Key) -> None:
+    """The claims are those of a normal assertion: only the signing changed."""
+    normal = _parts(jose.client_assertion(CLIENT_ID, ISSUER, key))[1]
+    claims = _parts(token)[1]
+    assert set(claims) == set(normal)
+    assert (claims["iss"], claims["sub"], claims["aud"]) == (CLIENT_ID, CLIENT_ID, ISSUER)
+
+
+def test_client_assertion_alg_none_is_unsigned() -> None:
+    """``alg="none"``: the header says none, the signature is empty, the claims are unchanged."""
+    key = ec_key("k1")
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, alg="none")
+    header, _, _, signature = _parts(token)
+    assert header == {"alg": "none", "typ": "JWT", "kid": "k1"}
+    assert token.endswith(".") and signature == b""
+    _expected_claims(token, key)
+
+
+def test_client_assertion_hs256_is_keyed_with_the_public_key_pem() -> None:
+    """``alg="HS256"``: an HMAC-SHA256 whose secret is the PEM of the key's public part."""
+    key = ec_key("k1")
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, alg="HS256")
+    header, _, signing_input, signature = _parts(token)
+    assert header == {"alg": "HS256", "typ": "JWT", "kid": "k1"}
+    pem = public_only(key).public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert pem.startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert jose.public_key_pem(key) == pem
+    assert signature == hmac.digest(pem, signing_input, "sha256")
+    _expected_claims(token, key)
+
+
+def test_client_assertion_rs256_is_pkcs1_v15() -> None:
+    """``alg="RS256"`` with an RSA key: a PKCS#1 v1.5 SHA-256 signature that verifies."""
+    key = RSAKey.generate_key(2048, private=True)
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, alg="RS256")
+    header, _, signing_input, signature = _parts(token)
+    assert header["alg"] == "RS256"
+    public = key.public_key
+    assert isinstance(public, rsa.RSAPublicKey)
+    public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    _expected_claims(token, key)
+
+
+def test_client_assertion_rs256_needs_an_rsa_key() -> None:
+    """RS256 cannot be made with an EC key: the builder refuses rather than mislabel."""
+    with pytest.raises(TypeError, match="RSA"):
+        jose.client_assertion(CLIENT_ID, ISSUER, ec_key(), alg="RS256")
+
+
+def test_client_assertion_header_alg_can_differ_from_signing() -> None:
+    """``extra_header={"alg": ...}`` changes only what the header says: the signature is still
+    the key's own algorithm (ES256 here), over that header."""
+    key = ec_key()
+    token = jose.client_assertion(CLIENT_ID, ISSUER, key, extra_header={"alg": "ES384"})
+    header, _, signing_input, signature = _parts(token)
+    assert header["alg"] == "ES384"
+    public = key.public_key
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    public.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+
+
 @pytest.mark.parametrize("omitted", ["jti", "exp", "iat", "nbf", "aud", "iss", "sub"])
 def test_client_assertion_omit_removes_claim(omitted: str) -> None:
     """``omit`` removes the named claim and only that one."""
@@ -275,6 +353,104 @@ def test_dpop_proof_extra_and_omit() -> None:
     assert claims["htm"] == "GET"
     assert claims["iat"] == 1
     assert "jti" not in claims
+
+
+# --- dpop_proof knobs, one at a time with time and jti frozen (every claim and member) --------
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> set[str]:
+    """Names whose value differs between ``a`` and ``b`` (present in one only included)."""
+    return {k for k in a.keys() | b.keys() if a.get(k, ...) != b.get(k, ...)}
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fix time and jti so that two proofs built one after the other are comparable."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "fixed-jti")
+
+
+PROOF_ARGS: dict[str, Any] = {"nonce": "n-1", "access_token": RFC9449_ACCESS_TOKEN}
+
+
+def _frozen_parts(key: jose.Key, **knobs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a verified proof for a resource request, with ``knobs``."""
+    token = jose.dpop_proof(key, "GET", "https://rs.example/api", **{**PROOF_ARGS, **knobs})
+    return verified(token, key)
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("jti", "other"),
+        ("htm", "PUT"),
+        ("htu", "https://elsewhere.example/api"),
+        ("iat", 1),
+        ("ath", "x"),
+        ("nonce", "n-2"),
+        ("new_claim", "added"),
+    ],
+)
+def test_dpop_proof_extra_claims_change_only_that_claim(name: str, value: Any) -> None:
+    """``extra_claims={name: value}`` sets that one claim; every other claim and the whole
+    header stay as in the proof built without it."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, extra_claims={name: value})
+    assert claims[name] == value
+    assert _diff(base_claims, claims) == {name}
+    assert header == base_header
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("typ", "JWT"), ("kid", "k-1"), ("jwk", {"kty": "EC", "crv": "P-256", "x": "a", "y": "b"})],
+)
+def test_dpop_proof_extra_header_changes_only_that_member(name: str, value: Any) -> None:
+    """``extra_header={name: value}`` sets that one header member; the claims do not change
+    (the signature still verifies with the real key)."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, extra_header={name: value})
+    assert header[name] == value
+    assert _diff(base_header, header) == {name}
+    assert claims == base_claims
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize("name", ["jti", "htm", "htu", "iat", "ath", "nonce", "typ", "jwk"])
+def test_dpop_proof_omit_each_member_alone(name: str) -> None:
+    """``omit=[name]`` removes that one claim or header member, and nothing else."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, omit=[name])
+    assert name not in header
+    assert name not in claims
+    assert _diff(base_header, header) | _diff(base_claims, claims) == {name}
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    ("knob", "claim"), [("nonce", "nonce"), ("access_token", "ath")], ids=["nonce", "ath"]
+)
+def test_dpop_proof_optional_claims_come_only_from_their_argument(knob: str, claim: str) -> None:
+    """Leaving out ``nonce`` or ``access_token`` leaves out exactly the nonce or ath claim."""
+    key = jose.new_dpop_key()
+    base_header, base_claims = _frozen_parts(key)
+    header, claims = _frozen_parts(key, **{knob: None})
+    assert _diff(base_claims, claims) == {claim}
+    assert header == base_header
+
+
+def test_dpop_proof_rsa_key_signs_ps256() -> None:
+    """A fresh RSA DPoP key signs PS256 proofs whose jwk is its public part."""
+    key = jose.new_rsa_dpop_key()
+    header, _ = verified(jose.dpop_proof(key, "GET", "https://rs.example/api"), key)
+    assert header["alg"] == "PS256"
+    assert header["jwk"]["kty"] == "RSA"
+    assert "d" not in header["jwk"]
 
 
 # --- PKCE -----------------------------------------------------------------------------------
@@ -551,3 +727,43 @@ def test_unsigned_and_flipped_signatures_do_not_verify() -> None:
     flipped = jose.flip_signature_bit(good)
     assert flipped != good and flipped.rsplit(".", 1)[0] == good.rsplit(".", 1)[0]
     assert not jose.verify_signature(flipped, jwks).valid
+
+
+# --- id_token hashes and published keys (refresh, id_token and keys plan) ---
+
+
+@pytest.mark.parametrize(
+    ("alg", "digest"),
+    [
+        ("ES256", hashlib.sha256),
+        ("PS256", hashlib.sha256),
+        ("PS384", hashlib.sha384),
+        ("ES512", hashlib.sha512),
+        ("EdDSA", hashlib.sha512),
+    ],
+)
+def test_left_half_hash_uses_the_algs_hash(alg: str, digest: Any) -> None:
+    """at_hash/c_hash/s_hash: base64url of the left half of the alg's hash (OIDC Core 3.1.3.6)."""
+    full = digest(b"token-value").digest()
+    expected = base64.urlsafe_b64encode(full[: len(full) // 2]).rstrip(b"=").decode()
+    assert jose.left_half_hash("token-value", alg) == expected
+
+
+def test_left_half_hash_of_an_unknown_alg_is_none() -> None:
+    assert jose.left_half_hash("x", "none") is None
+
+
+def test_key_bits_sizes_rsa_and_ec_keys() -> None:
+    rsa_key = RSAKey.generate_key(2048, private=False)
+    assert jose.key_bits(rsa_key.as_dict()) == 2048
+    assert jose.key_bits(ECKey.generate_key("P-384", private=False).as_dict()) == 384
+    assert jose.key_bits({"kty": "EC", "crv": "P-192"}) == 0
+    assert jose.key_bits({"kty": "RSA"}) == 0
+    assert jose.key_bits({"kty": "OKP", "crv": "Ed25519", "x": "AA"}) is None
+
+
+def test_key_problem_says_why_a_key_does_not_parse() -> None:
+    assert jose.key_problem(ECKey.generate_key("P-256", private=False).as_dict()) is None
+    assert jose.key_problem({"kty": "RSA", "n": "AQAB"}) is not None
+    assert jose.key_problem({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}) is not None
+    assert jose.key_problem("not a key") is not None

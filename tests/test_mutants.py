@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import re
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.catalogue import load_catalogue
+from harness.listing import plan_tests
 from harness.mutants import HAPPY, Mutant, judge_mutant, load_mutants
 
 ROOT = Path(__file__).parents[1]
@@ -22,16 +22,7 @@ MJS = ROOT / "harness" / "targets" / "oidc_provider" / "mutations.mjs"
 
 def _suite_tests() -> dict[str, bool]:
     """Every suite test function as 'path::name', and whether it is marked negative."""
-    found = {}
-    for path in sorted((ROOT / "suites").rglob("test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                negative = any(
-                    isinstance(d, ast.Attribute) and d.attr == "negative"
-                    for d in node.decorator_list
-                )
-                found[f"{path.relative_to(ROOT).as_posix()}::{node.name}"] = negative
-    return found
+    return {t.node_id: t.negative for t in plan_tests(ROOT / "suites")}
 
 
 def test_mutants_are_well_formed() -> None:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 import tomli_w
-from joserfc.jwk import ECKey
 
-from tests.conftest import minimal_config
+from tests.conftest import minimal_config, write_client_keys
 
 SUITE = '''
 import pytest
@@ -172,8 +171,7 @@ def test_bad_config_is_a_usage_error_naming_the_field(
 
 
 def _run_suite(folder: Path, suite: str, *args: str) -> subprocess.CompletedProcess[str]:
-    key = ECKey.generate_key("P-256", private=True)
-    (folder / "c1.jwks.json").write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    write_client_keys(folder)
     data = minimal_config(issuer=f"https://127.0.0.1:{_closed_port()}")
     data["timeouts"] = {"connect": 2, "read": 2}
     # These suites test verdicts against a target that is not there: without the sanity probe,
@@ -219,3 +217,83 @@ def test_warnings_pass_unless_fail_on_warning(tmp_path: Path) -> None:
     assert _run_suite(tmp_path, WARN_ONLY).returncode == 0
     assert _run_suite(tmp_path, WARN_ONLY, "--fail-on", "warning").returncode == 1
     assert _run_suite(tmp_path, WARN_ONLY, "--fail-on", "review").returncode == 0
+
+
+def test_a_parallel_run_gives_the_same_verdicts_and_report(tmp_path: Path) -> None:
+    """Run with two xdist workers: every test's verdict and reason reach the report written by
+    the controller, and so does what the workers saw outside the tests (the failed discovery)."""
+    report = tmp_path / "report"
+    run = _run_suite(tmp_path, SUITE, "--report-dir", str(report), "-n", "2")
+    doc = json.loads((report / "results.json").read_text())
+    assert {t["name"]: t["outcome"] for t in doc["tests"]} == EXPECTED, run.stdout[-3000:]
+    assert all(t["reason"] for t in doc["tests"] if t["outcome"] != "passed")
+    assert [e["kind"] for e in doc["session_evidence"]] == ["exchange"]
+    assert (report / "index.html").is_file()
+    assert run.returncode == 1  # failures, errors: the policy of a serial run holds
+
+
+def test_an_unreachable_target_exits_3_in_a_parallel_run_too(tmp_path: Path) -> None:
+    suite = "def test_a(target, judge):\n    pass\n\ndef test_b(target, judge):\n    pass\n"
+    run = _run_suite(tmp_path, suite, "-n", "2")
+    assert run.returncode == 3, run.stdout[-2000:]
+
+
+CLOCKS = '''
+import pytest
+from pathlib import Path
+from harness.verdict import Finding
+
+LOG = Path("order.log")
+OK = Finding("PAR-2.2-1", True, "PAR answers 201")
+
+@pytest.fixture(scope="session")
+def aged_thing():
+    with LOG.open("a") as log:
+        log.write("clock started\\n")
+    return "thing"
+
+@pytest.mark.slow("aged_thing")
+def test_expired(aged_thing, judge):
+    """Written first, runs last."""
+    LOG.open("a").write("slow test\\n")
+    judge.must(OK)
+
+def test_other(judge):
+    LOG.open("a").write("other test\\n")
+    judge.must(OK)
+'''
+
+
+def test_slow_tests_run_last_and_their_clocks_start_first(tmp_path: Path) -> None:
+    run = _run_suite(tmp_path, CLOCKS)
+    assert run.returncode == 0, run.stdout[-2000:]
+    log = (tmp_path / "order.log").read_text().splitlines()
+    assert log == ["clock started", "other test", "slow test"]
+
+
+def test_no_clock_starts_when_no_slow_test_is_selected(tmp_path: Path) -> None:
+    run = _run_suite(tmp_path, CLOCKS, "-m", "not slow")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "order.log").read_text().splitlines() == ["other test"]
+
+
+VARIANTS = """
+from harness.verdict import Finding
+
+def test_v(variant, judge):
+    judge.must(Finding("PAR-2.2-1", True, "PAR answers 201"))
+"""
+
+
+def test_variant_selects_and_an_unknown_variant_is_a_usage_error(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    run = _run_suite(
+        tmp_path, VARIANTS, "--variant", "private_key_jwt-dpop", "--report-dir", str(report)
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    doc = json.loads((report / "results.json").read_text())
+    assert [t["variant"] for t in doc["tests"]] == ["private_key_jwt-dpop"]
+    assert doc["variants"] == ["private_key_jwt-dpop"]
+    wrong = _run_suite(tmp_path, VARIANTS, "--variant", "nope")
+    assert wrong.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--variant: no variant named nope" in wrong.stderr + wrong.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
+import re
+
 from harness.evidence import Exchange
 from harness.verdict import Finding
 
@@ -77,4 +80,56 @@ def expect_status_class(exchange: Exchange, classes: tuple[int, ...], *, req: st
         f"{exchange.label} answers {' or '.join(f'{c}xx' for c in classes)}",
         expected=" or ".join(f"HTTP {c}xx" for c in classes),
         actual=brief(exchange),
+    )
+
+
+# --- resource-server response headers (sender-constraint area) ---
+
+
+def expect_date_header(exchange: Exchange, *, tolerance_s: float = 300, req: str) -> Finding:
+    """The response has one valid HTTP ``Date`` (RFC 9110 6.6.1, 5.6.7) within ``tolerance_s``
+    of when the request was sent."""
+    values = exchange.headers_named("date")
+    when: float | None = None
+    if len(values) == 1:
+        try:
+            parsed = email.utils.parsedate_to_datetime(values[0])
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            when = parsed.timestamp()
+    ok = when is not None and abs(when - exchange.started) <= tolerance_s
+    offset = f" ({when - exchange.started:+.0f} s from the request)" if when is not None else ""
+    return Finding(
+        req,
+        ok,
+        f"{exchange.label} carries a Date header within {tolerance_s:.0f} s",
+        expected=f"one Date header (IMF-fixdate) within ±{tolerance_s:.0f} s of the request",
+        actual=(" | ".join(f"Date: {v}" for v in values) + offset) if values else "no Date header",
+    )
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def expect_interaction_id(exchange: Exchange, sent: str | None, *, req: str) -> Finding:
+    """If the response carries ``x-fapi-interaction-id``, it is one RFC 4122 UUID and, when the
+    request sent one (``sent``), the same value. A response without the header passes (the
+    header is optional unless an ecosystem adopts it)."""
+    values = exchange.headers_named("x-fapi-interaction-id")
+    if not values:
+        ok = True
+    elif len(values) > 1:
+        ok = False
+    else:
+        ok = _UUID.fullmatch(values[0].strip()) is not None and (
+            sent is None or values[0].strip() == sent
+        )
+    return Finding(
+        req,
+        ok,
+        f"{exchange.label}: x-fapi-interaction-id, if returned, is a UUID"
+        + (" echoing the one sent" if sent else ""),
+        expected=(f"absent, or exactly {sent!r}" if sent else "absent, or one RFC 4122 UUID"),
+        actual=" | ".join(repr(v) for v in values) or "not returned",
     )

@@ -216,3 +216,85 @@ def expect_refused_or_dropped(
             actual=brief(exchange),
         )
     return expect_oauth_error(exchange, errors, statuses=statuses, req=req)
+
+
+# --- refresh tokens (refresh, id_token and keys plan) ---
+
+
+def expect_refresh_token_kept(exchange: Exchange, previous: str, *, req: str) -> Finding:
+    """A refresh response issued no new refresh token: none at all, or the one presented
+    (``previous``). A different value means the server rotates refresh tokens."""
+    body = exchange.json()
+    issued = body.get("refresh_token") if isinstance(body, dict) else None
+    ok = issued is None or issued == previous
+    return Finding(
+        req,
+        ok,
+        "the refresh token is not rotated",
+        expected="no refresh_token, or the same one",
+        actual="a new refresh_token" if not ok else "the same refresh token (or none)",
+    )
+
+
+# RFC 6749 5.2 (and 4.1.2.1): error and error_description use NQSCHAR, error_uri a narrower set.
+_NQSCHAR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
+_URI_CHARS = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]*")
+_DESCRIPTION_WHITESPACE = "\t\r\n"
+
+
+def _error_members(exchange: Exchange) -> dict[str, object]:
+    body = exchange.json()
+    if not isinstance(body, dict):
+        return {}
+    return {k: body[k] for k in ("error", "error_description", "error_uri") if k in body}
+
+
+def expect_error_syntax(exchange: Exchange, *, req: str) -> Finding:
+    """The JSON error response's ``error``, ``error_description`` and ``error_uri`` are strings
+    in the character sets of RFC 6749 5.2 (``error_uri`` a URI-reference: only its characters
+    are checked, a relative reference is allowed). TAB, CR and LF in ``error_description`` are
+    left to ``expect_error_description_single_line``. A response without a JSON error body has
+    nothing to check here (whether it refused is another check)."""
+    members = _error_members(exchange)
+    problems: list[str] = []
+    for name, value in members.items():
+        if not isinstance(value, str):
+            problems.append(f"{name} is not a string: {value!r}")
+            continue
+        text = value
+        if name == "error_description":
+            text = "".join(c for c in value if c not in _DESCRIPTION_WHITESPACE)
+        pattern = _URI_CHARS if name == "error_uri" else _NQSCHAR
+        if not pattern.fullmatch(text):
+            bad = sorted({c for c in text if not pattern.fullmatch(c)})
+            problems.append(f"{name} has characters outside its set: {bad!r}")
+        if name == "error" and not value:
+            problems.append("error is empty")
+    shown = ", ".join(f"{k}={v!r}" for k, v in members.items()) or "no JSON error members"
+    return Finding(
+        req,
+        not problems,
+        f"{exchange.label} error members have valid syntax",
+        expected="error, error_description in %x20-21/%x23-5B/%x5D-7E; error_uri in"
+        " %x21/%x23-5B/%x5D-7E",
+        actual="; ".join(problems) or shown,
+    )
+
+
+def expect_error_description_single_line(exchange: Exchange, *, req: str) -> Finding:
+    """The ``error_description`` (if any) carries no TAB, CR or LF."""
+    value = _error_members(exchange).get("error_description")
+    found = (
+        sorted({repr(c) for c in value if c in _DESCRIPTION_WHITESPACE})
+        if isinstance(value, str)
+        else []
+    )
+    return Finding(
+        req,
+        not found,
+        f"{exchange.label} error_description has no TAB, CR or LF",
+        expected="a single-line error_description",
+        actual=f"error_description {value!r} has {', '.join(found)}"
+        if found
+        else f"error_description={value!r}",
+    )

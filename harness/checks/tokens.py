@@ -6,7 +6,8 @@ import time
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from harness.jose import verify_signature
+from harness.evidence import decode_jwt_parts
+from harness.jose import left_half_hash, verify_signature
 from harness.verdict import Finding
 
 
@@ -69,4 +70,200 @@ def expect_id_token_nonce(claims: Mapping[str, Any], nonce: str, *, req: str) ->
     actual = claims.get("nonce")
     return Finding(
         req, actual == nonce, "id_token nonce equals the request nonce", repr(nonce), repr(actual)
+    )
+
+
+# --- id_token details and refreshed id_tokens (refresh, id_token and keys plan) ---
+
+
+def expect_jws_signed_by_kid(
+    token: str, jwks: Mapping[str, Any], what: str, *, req: str
+) -> Finding:
+    """The JWS header names a ``kid`` found in the server's JWKS, and the signature verifies
+    with that key alone (FAPI algorithms only)."""
+    header, _ = decode_jwt_parts(token) or ({}, {})
+    kid = header.get("kid")
+    keys = jwks.get("keys")
+    named = (
+        [k for k in keys if isinstance(k, dict) and k.get("kid") == kid]
+        if kid and isinstance(keys, list)
+        else []
+    )
+    if not isinstance(kid, str) or not kid:
+        ok, actual = False, "the header has no kid"
+    elif not named:
+        ok, actual = False, f"kid {kid!r} is not in jwks_uri"
+    else:
+        result = verify_signature(token, {"keys": named})
+        ok, actual = result.valid, result.reason
+    return Finding(
+        req,
+        ok,
+        f"{what} header kid names a key in jwks_uri and that key verifies the signature",
+        expected="a kid in jwks_uri whose key verifies the signature",
+        actual=actual,
+    )
+
+
+def expect_recent_time(
+    claims: Mapping[str, Any], name: str, *, within_s: int = 300, req: str
+) -> Finding:
+    """The numeric time claim ``name`` is within ``within_s`` seconds of now, either way."""
+    value, now = claims.get(name), time.time()
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and abs(now - float(value)) <= within_s  # type: ignore[arg-type]
+    return Finding(
+        req,
+        ok,
+        f"{name} is within {within_s} s of now",
+        expected=f"|{name} - now| ≤ {within_s} s (now {int(now)})",
+        actual=f"{name}={value!r}",
+    )
+
+
+def expect_auth_time(
+    claims: Mapping[str, Any], max_age: int, *, skew_s: int = 30, req: str
+) -> Finding:
+    """``auth_time`` is present (max_age was requested), numeric, not in the future and no older
+    than ``max_age`` seconds."""
+    value, now = claims.get("auth_time"), time.time()
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and now - max_age - skew_s <= float(value) <= now + skew_s  # type: ignore[arg-type]
+    return Finding(
+        req,
+        ok,
+        "id_token carries auth_time within max_age",
+        expected=f"auth_time between now-{max_age} s and now (now {int(now)})",
+        actual=f"auth_time={value!r}" if "auth_time" in claims else "no auth_time",
+    )
+
+
+def expect_subject_format(claims: Mapping[str, Any], *, req: str) -> Finding:
+    """``sub`` is a non-empty string of at most 255 ASCII characters."""
+    sub = claims.get("sub")
+    ok = isinstance(sub, str) and 0 < len(sub) <= 255 and sub.isascii()
+    shown = f"{len(sub)} characters, ascii={sub.isascii()}" if isinstance(sub, str) else repr(sub)
+    return Finding(
+        req, ok, "sub has at most 255 ASCII characters", "1 to 255 ASCII characters", shown
+    )
+
+
+def expect_token_hash(
+    claims: Mapping[str, Any], name: str, value: str, alg: str, *, req: str
+) -> Finding:
+    """Where the id_token carries ``name`` (at_hash, c_hash or s_hash), it is the base64url left
+    half of the hash of ``value`` (access token, code or state) for the token's ``alg``."""
+    want = left_half_hash(value, alg)
+    actual = claims.get(name)
+    ok = name not in claims or (want is not None and actual == want)
+    return Finding(
+        req,
+        ok,
+        f"id_token {name} matches, where present",
+        expected=f"absent, or {want!r}",
+        actual=f"{name}={actual!r}" if name in claims else f"no {name}",
+    )
+
+
+def expect_only_requested_claims(
+    claims: Mapping[str, Any], requested: Collection[str], *, req: str
+) -> Finding:
+    """The id_token carries no claim beyond ``requested`` (the claims the spec defines for it
+    plus those the request asked for)."""
+    extra = sorted(set(claims) - set(requested))
+    return Finding(
+        req,
+        not extra,
+        "id_token carries only claims that were asked for or are defined for it",
+        expected=f"claims within {', '.join(sorted(requested))}",
+        actual=f"also {', '.join(extra)}" if extra else "nothing else",
+    )
+
+
+def expect_claims_present(
+    claims: Mapping[str, Any], names: Collection[str], what: str, *, req: str
+) -> Finding:
+    """Every claim in ``names`` is present in ``claims`` (an id_token or a userinfo response)."""
+    missing = sorted(n for n in names if n not in claims)
+    return Finding(
+        req,
+        not missing,
+        f"{what} carries the requested claims",
+        expected=", ".join(sorted(names)),
+        actual=f"missing {', '.join(missing)}" if missing else "all present",
+    )
+
+
+def expect_same_claims(
+    first: Mapping[str, Any],
+    second: Mapping[str, Any],
+    names: Collection[str],
+    what: str,
+    *,
+    req: str,
+) -> Finding:
+    """Every claim in ``names`` that ``first`` carries has the same value in ``second``."""
+    differ = [
+        f"{n}: {first[n]!r} then {second.get(n)!r}"
+        for n in names
+        if n in first and second.get(n) != first[n]
+    ]
+    return Finding(
+        req,
+        not differ,
+        f"{what} keeps {', '.join(names)}",
+        expected="the same values",
+        actual="; ".join(differ) or "the same values",
+    )
+
+
+def expect_refreshed_id_token(
+    original: Mapping[str, Any], refreshed: Mapping[str, Any], *, req: str
+) -> Finding:
+    """An id_token issued on refresh keeps the original iss, sub, aud and auth_time (where the
+    original had one) and has an iat no earlier than the original's (OIDC Core 12.2)."""
+    differ = [
+        f"{n}: {original.get(n)!r} then {refreshed.get(n)!r}"
+        for n in ("iss", "sub", "aud", "auth_time")
+        if (n in original or n != "auth_time") and refreshed.get(n) != original.get(n)
+    ]
+    iat0, iat1 = original.get("iat"), refreshed.get("iat")
+    if not (isinstance(iat0, int | float) and isinstance(iat1, int | float) and iat1 >= iat0):
+        differ.append(f"iat: {iat0!r} then {iat1!r}")
+    return Finding(
+        req,
+        not differ,
+        "the refreshed id_token keeps iss, sub, aud and auth_time, with a new iat",
+        expected="the same iss, sub, aud, auth_time; iat ≥ the original's",
+        actual="; ".join(differ) or "consistent",
+    )
+
+
+def expect_refreshed_nonce(
+    original: Mapping[str, Any], refreshed: Mapping[str, Any], *, req: str
+) -> Finding:
+    """An id_token issued on refresh has no nonce, or the original's nonce (OIDC Core 12.2)."""
+    ok = "nonce" not in refreshed or refreshed.get("nonce") == original.get("nonce")
+    return Finding(
+        req,
+        ok,
+        "the refreshed id_token has no nonce, or the original one",
+        expected=f"no nonce, or {original.get('nonce')!r}",
+        actual=f"nonce={refreshed['nonce']!r}" if "nonce" in refreshed else "no nonce",
+    )
+
+
+def expect_token_binding(
+    claims: Mapping[str, Any], member: str, expected: str, what: str, *, req: str
+) -> Finding:
+    """The token's ``cnf`` (JWT claims or an introspection response) carries ``member``
+    (``jkt``, RFC 9449 6; ``x5t#S256``, RFC 8705 3.1/3.2) equal to ``expected``."""
+    cnf = claims.get("cnf")
+    actual = cnf.get(member) if isinstance(cnf, Mapping) else None
+    return Finding(
+        req,
+        isinstance(actual, str) and actual == expected,
+        f"{what} is bound: cnf.{member} is the client's thumbprint",
+        expected=f"cnf.{member} = {expected!r}",
+        actual=f"cnf = {cnf!r}" if cnf is not None else "no cnf member",
     )

@@ -5,6 +5,13 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 """
 
 from harness.evidence import Exchange
+from harness.flows.aging import AgedCode, AgedRequestUri, age_codes, age_request_uris
+from harness.flows.certificates import (
+    Certificate,
+    from_throwaway_ca,
+    presenting,
+    self_signed_like,
+)
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Attempt,
@@ -19,7 +26,9 @@ from harness.flows.steps import (
     decode_jwt,
     discover,
     fetch_jwks,
+    introspect,
     new_state,
+    obtain_code,
     obtain_tokens,
     own_query,
     post_as_client,
@@ -28,21 +37,29 @@ from harness.flows.steps import (
     refresh_tokens,
     require_callback,
     require_success,
-    wait,
+    wait_until,
 )
 from harness.flows.target import TargetContext
 from harness.net import TransportFailure
+from harness.tls import TlsScan
+from harness.tls import scan as tls_scan
 
 __all__ = [
+    "AgedCode",
+    "AgedRequestUri",
     "Attempt",
+    "Certificate",
     "Client",
     "Collected",
     "Discovery",
     "DpopSession",
     "Exchange",
     "TargetContext",
+    "TlsScan",
     "Tokens",
     "TransportFailure",
+    "age_codes",
+    "age_request_uris",
     "attempt_authorization",
     "authorization_params",
     "authorization_url",
@@ -51,14 +68,20 @@ __all__ = [
     "decode_jwt",
     "discover",
     "fetch_jwks",
+    "from_throwaway_ca",
+    "introspect",
     "new_state",
+    "obtain_code",
     "obtain_tokens",
     "own_query",
     "post_as_client",
+    "presenting",
     "push_authorization_request",
     "redeem_code",
     "refresh_tokens",
     "require_callback",
     "require_success",
-    "wait",
+    "self_signed_like",
+    "tls_scan",
+    "wait_until",
 ]

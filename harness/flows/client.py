@@ -84,17 +84,18 @@ class Client:
     def uses_dpop(self) -> bool:
         return self.config.sender_constraint == "dpop"
 
-    def auth_params(self) -> dict[str, str]:
-        """Client authentication form parameters, with a fresh assertion on every call."""
-        if self.config.auth_method in MTLS_AUTH:
+    def auth_params(self, assertion: str | None = None) -> dict[str, str]:
+        """Client authentication form parameters, with a fresh assertion on every call, or
+        ``assertion`` (a hand-made one, for negative tests) in its place."""
+        if self.config.auth_method in MTLS_AUTH and assertion is None:
             return {"client_id": self.client_id}
-        assert self.assertion_key is not None
+        if assertion is None:
+            assert self.assertion_key is not None
+            assertion = jose.client_assertion(self.client_id, self.issuer, self.assertion_key)
         return {
             "client_id": self.client_id,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": jose.client_assertion(
-                self.client_id, self.issuer, self.assertion_key
-            ),
+            "client_assertion": assertion,
         }
 
     def send(
@@ -104,11 +105,23 @@ class Client:
         url: str,
         build: Callable[[], tuple[Mapping[str, str], Mapping[str, str] | None]],
         dpop: DpopSession | None = None,
+        *,
+        content: str | None = None,
+        drop_headers: tuple[str, ...] = (),
     ) -> Exchange:
         """Send a request built by ``build()`` (headers, form); on a DPoP nonce challenge, build it
-        again (a fresh assertion and proof) and send it once more."""
+        again (a fresh assertion and proof) and send it once more. ``content`` and
+        ``drop_headers``: see ``HttpClient.send``."""
         headers, form = build()
-        exchange = self.http.send(label, method, url, headers=dict(headers), form=_form(form))
+        exchange = self.http.send(
+            label,
+            method,
+            url,
+            headers=dict(headers),
+            form=_form(form),
+            content=content,
+            drop_headers=drop_headers,
+        )
         if dpop is not None and is_nonce_challenge(exchange):
             dpop.observe(exchange)
             headers, form = build()
@@ -118,6 +131,8 @@ class Client:
                 url,
                 headers=dict(headers),
                 form=_form(form),
+                content=content,
+                drop_headers=drop_headers,
             )
         if dpop is not None:
             dpop.observe(exchange)

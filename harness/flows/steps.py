@@ -6,7 +6,7 @@ import contextlib
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -19,6 +19,7 @@ from harness.evidence import (
     Exchange,
     Note,
     Recorder,
+    current_tag,
     decode_jwt_parts,
     record,
     recording,
@@ -92,7 +93,8 @@ def new_state() -> str:
 def authorization_params(
     client: Client, pkce: jose.Pkce, state: str, nonce: str | None
 ) -> dict[str, str]:
-    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR."""
+    """The parameters of a well-formed FAPI 2.0 authorization request, sent through PAR (with
+    prompt=consent when the scope asks for offline_access, which OIDC Core 11 requires)."""
     params = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -104,6 +106,9 @@ def authorization_params(
     }
     if nonce is not None:
         params["nonce"] = nonce
+    if "offline_access" in client.config.scope.split():
+        # OIDC Core 11: offline_access is ignored unless prompt contains consent.
+        params["prompt"] = "consent"
     return params
 
 
@@ -116,14 +121,18 @@ def post_as_client(
     dpop: DpopSession | None = None,
     authenticate: bool = True,
     proof: dict[str, Any] | None = None,
+    assertion: Callable[[], str] | None = None,
 ) -> Exchange:
     """POST form ``params`` to ``url`` as the client: its authentication (a fresh assertion on
     every try) and, with ``dpop``, a fresh proof (``proof``: overrides for ``DpopSession.proof``,
-    such as ``extra_claims``). A DPoP nonce challenge is answered once."""
+    such as ``extra_claims``). A DPoP nonce challenge is answered once. ``assertion`` makes the
+    client assertion sent on each try (a hand-made one, for negative tests); with
+    ``authenticate=False`` no client authentication is sent at all."""
 
     def build() -> tuple[dict[str, str], dict[str, str]]:
         headers = {"DPoP": dpop.proof("POST", url, **(proof or {}))} if dpop else {}
-        return headers, {**(client.auth_params() if authenticate else {}), **params}
+        auth = client.auth_params(assertion() if assertion else None) if authenticate else {}
+        return headers, {**auth, **params}
 
     return client.send(label, "POST", url, build, dpop)
 
@@ -136,12 +145,21 @@ def push_authorization_request(
     dpop: DpopSession | None = None,
     authenticate: bool = True,
     proof: dict[str, Any] | None = None,
+    assertion: Callable[[], str] | None = None,
 ) -> Exchange:
     """POST the authorization request to the PAR endpoint (RFC 9126 2.1), authenticated as the
-    client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10)."""
+    client, with a DPoP proof when ``dpop`` is given (which binds the code, RFC 9449 10);
+    ``assertion``: see ``post_as_client``."""
     url = discovery.endpoint("pushed_authorization_request_endpoint")
     return post_as_client(
-        client, "PAR", url, params, dpop=dpop, authenticate=authenticate, proof=proof
+        client,
+        "PAR",
+        url,
+        params,
+        dpop=dpop,
+        authenticate=authenticate,
+        proof=proof,
+        assertion=assertion,
     )
 
 
@@ -161,9 +179,11 @@ def redeem_code(
     dpop: DpopSession | None = None,
     extra: dict[str, str] | None = None,
     proof: dict[str, Any] | None = None,
+    assertion: Callable[[], str] | None = None,
+    authenticate: bool = True,
 ) -> Exchange:
-    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3); ``proof``:
-    overrides for the DPoP proof (see ``post_as_client``)."""
+    """POST the authorization code grant to the token endpoint (RFC 6749 4.1.3); ``proof``,
+    ``assertion`` and ``authenticate``: see ``post_as_client``."""
     grant = {
         "grant_type": "authorization_code",
         "code": code,
@@ -172,7 +192,14 @@ def redeem_code(
         **(extra or {}),
     }
     return post_as_client(
-        client, "token", discovery.endpoint("token_endpoint"), grant, dpop=dpop, proof=proof
+        client,
+        "token",
+        discovery.endpoint("token_endpoint"),
+        grant,
+        dpop=dpop,
+        proof=proof,
+        assertion=assertion,
+        authenticate=authenticate,
     )
 
 
@@ -182,11 +209,23 @@ def refresh_tokens(
     refresh_token: str,
     *,
     dpop: DpopSession | None = None,
+    authenticate: bool = True,
+    label: str = "refresh",
 ) -> Exchange:
     """POST the refresh_token grant to the token endpoint (RFC 6749 6), authenticated as the
-    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5)."""
+    client and, for DPoP-bound tokens, with a DPoP proof (RFC 9449 5). For negative tests:
+    ``authenticate=False`` sends only the client_id, no client authentication."""
     grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return post_as_client(client, "refresh", discovery.endpoint("token_endpoint"), grant, dpop=dpop)
+    if not authenticate:
+        grant["client_id"] = client.client_id
+    return post_as_client(
+        client,
+        label,
+        discovery.endpoint("token_endpoint"),
+        grant,
+        dpop=dpop,
+        authenticate=authenticate,
+    )
 
 
 def call_resource(
@@ -194,39 +233,74 @@ def call_resource(
     resource: ResourceConfig,
     access_token: str,
     *,
-    scheme: str,
+    scheme: str | None,
     dpop: DpopSession | None = None,
     label: str = "resource",
     proof: str | Callable[[], str] | None = None,
     proof_header: str = "DPoP",
     header_list: list[tuple[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+    drop_headers: tuple[str, ...] = (),
 ) -> Exchange:
     """Call the protected resource with ``Authorization: <scheme> <token>`` and, with ``dpop``,
     a proof carrying ``ath`` (RFC 9449 7.1), over the client's own connection (and certificate).
+    The resource's configured ``body`` and media type are sent with it.
 
-    For negative tests: ``proof`` replaces that proof (a function is called for every try, so
-    that it can carry the latest nonce), ``proof_header`` names its header, and ``header_list``
-    adds header pairs, repeats included (then the request is sent once, with no nonce retry)."""
+    For negative tests: ``scheme=None`` sends no Authorization header, ``proof`` replaces that
+    proof (a function is called for every try, so that it can carry the latest nonce),
+    ``proof_header`` names its header, and ``header_list`` adds header pairs, repeats included
+    (then the request is sent once, with no nonce retry). ``headers`` adds request headers (such
+    as ``Accept``), ``drop_headers`` leaves default ones out, and ``query`` adds URL query
+    parameters (the proof's ``htu`` stays the resource URL, RFC 9449 4.2)."""
+    url = resource.url
+    if query:
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode(dict(query))}"
 
     def build() -> tuple[dict[str, str], None]:
-        headers = {"Authorization": f"{scheme} {access_token}"}
+        sent = dict(headers or {})
+        if resource.content_type is not None:
+            sent["Content-Type"] = resource.content_type
+        if scheme is not None:
+            sent["Authorization"] = f"{scheme} {access_token}"
         if proof is not None:
-            headers[proof_header] = proof() if callable(proof) else proof
+            sent[proof_header] = proof() if callable(proof) else proof
         elif dpop is not None:
-            headers[proof_header] = dpop.proof(
-                resource.method, resource.url, access_token=access_token
-            )
-        return headers, None
+            sent[proof_header] = dpop.proof(resource.method, url, access_token=access_token)
+        return sent, None
 
     if header_list:
-        headers, _ = build()
+        sent, _ = build()
         exchange = client.http.send(
-            label, resource.method, resource.url, headers=headers, header_list=header_list
+            label,
+            resource.method,
+            url,
+            headers=sent,
+            header_list=header_list,
+            content=resource.body,
+            drop_headers=drop_headers,
         )
         if dpop is not None:
             dpop.observe(exchange)
         return exchange
-    return client.send(label, resource.method, resource.url, build, dpop)
+    return client.send(
+        label,
+        resource.method,
+        url,
+        build,
+        dpop,
+        content=resource.body,
+        drop_headers=drop_headers,
+    )
+
+
+def introspect(client: Client, discovery: Discovery, token: str) -> Exchange:
+    """POST ``token`` to the introspection endpoint (RFC 7662 2.1), authenticated as the client
+    (RFC 7662 2.1 asks for some authorization; a client's own credentials are the usual one)."""
+    url = discovery.endpoint("introspection_endpoint")
+    return post_as_client(
+        client, "introspection", url, {"token": token, "token_type_hint": "access_token"}
+    )
 
 
 def require_success(exchange: Exchange, status: int, what: str) -> Exchange:
@@ -253,10 +327,16 @@ def obtain_tokens(
     discovery: Discovery,
     browser: Browser,
     login: tuple[LoginPage, ...],
+    *,
+    dpop: DpopSession | None = None,
 ) -> Tokens:
-    """Run a whole happy flow as set-up for another test. Any step that does not succeed means the
+    """Run a whole happy flow as set-up for another test (a DPoP client binds the tokens to
+    ``dpop``'s key, by default a fresh P-256 key). Any step that does not succeed means the
     test's subject cannot be reached: ``NotTestable``."""
-    dpop = DpopSession() if client.uses_dpop else None
+    if client.uses_dpop and dpop is None:
+        dpop = DpopSession()
+    elif not client.uses_dpop:
+        dpop = None
     pkce = jose.pkce_s256()
     state = new_state()
     par = push_authorization_request(
@@ -365,12 +445,27 @@ def require_callback(attempt: Attempt, what: str) -> AuthorizationResponse:
     return front
 
 
-def wait(seconds: float, why: str) -> None:
-    """Wait a time the spec mandates (an expiry), saying what for, in the evidence and on the
-    terminal."""
-    record(Note("wait", f"waiting {seconds:.0f} s for {why}"))
-    print(f"\nfapi-harness: waiting {seconds:.0f} s for {why}", file=sys.stderr, flush=True)
-    time.sleep(seconds)
+def wait_until(ready_at: float, why: str) -> None:
+    """Wait until ``ready_at`` (a ``time.time()``) for something the spec makes expire, saying
+    what for, in the evidence and on the terminal. Whatever ran since the clock started counts:
+    set-up that starts clocks early (see ``pytest.mark.slow``) leaves little or nothing to wait."""
+    began = time.time()
+    left = max(0.0, ready_at - began)
+    if left > 1:
+        print(f"\nfapi-harness: waiting {left:.0f} s for {why}", file=sys.stderr, flush=True)
+    time.sleep(left)
+    record(Note("wait", f"waited {left:.0f} s more for {why}", began, left))
+
+
+def obtain_code(
+    client: Client, target: TargetContext, dpop: DpopSession | None
+) -> tuple[str, jose.Pkce]:
+    """Set-up: a fresh authorization code for ``client`` (PAR, then the browser login), with the
+    PKCE pair its redemption needs; ``NotTestable`` if no code came back."""
+    pkce = jose.pkce_s256()
+    params = authorization_params(client, pkce, new_state(), None)
+    attempt = attempt_authorization(client, target, params, dpop=dpop)
+    return require_callback(attempt, "the authorization").params["code"], pkce
 
 
 @dataclass
@@ -389,6 +484,6 @@ class Collected:
 def collecting() -> Iterator[Collected]:
     """Gather the evidence of the block apart, for ``Collected.attach`` in the test it serves."""
     box = Collected([])
-    with recording(Recorder()) as recorder:
+    with recording(Recorder(tag=current_tag())) as recorder:
         yield box
     box.items = list(recorder.items)

@@ -33,7 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 from harness.config import TargetConfig, load_config
 
@@ -219,15 +219,23 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
                 entry["cert_file"] = f"pki/{client_id}.crt"
                 entry["key_file"] = f"pki/{client_id}.key"
             if auth == "private_key_jwt":
-                jwk = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+                # One client signs its assertions with an RSA key (PS256), so that the plan's
+                # RS256 test has a registered RSA key to misuse; the others use ES256.
+                rsa_client = prefix == "pkjwt-mtls" and n == 0
+                alg = "PS256" if rsa_client else "ES256"
+                jwk: ECKey | RSAKey = (
+                    RSAKey.generate_key(2048, private=True)
+                    if rsa_client
+                    else ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+                )
                 jwk.ensure_kid()
-                private = {**jwk.as_dict(private=True), "alg": "ES256", "use": "sig"}
-                public = {**jwk.as_dict(private=False), "alg": "ES256", "use": "sig"}
+                private = {**jwk.as_dict(private=True), "alg": alg, "use": "sig"}
+                public = {**jwk.as_dict(private=False), "alg": alg, "use": "sig"}
                 jwks_path = pki / f"{client_id}.jwks.json"
                 jwks_path.write_text(json.dumps({"keys": [private]}))
                 jwks_path.chmod(0o600)
                 reg["jwks"] = {"keys": [public]}
-                reg["token_endpoint_auth_signing_alg"] = "ES256"
+                reg["token_endpoint_auth_signing_alg"] = alg
                 entry["jwks_file"] = f"pki/{client_id}.jwks.json"
             else:
                 reg["tls_client_auth_subject_dn"] = _dn(client_id)

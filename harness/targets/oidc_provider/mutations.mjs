@@ -8,9 +8,13 @@
 // behaves exactly like a server with that defect.
 
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import querystring from 'node:querystring';
 
-import { SignJWT, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
+import {
+  SignJWT, calculateJwkThumbprint, compactVerify, decodeJwt, decodeProtectedHeader, importJWK,
+} from 'jose';
 
 function authorization(ctx) {
   const [scheme, ...rest] = (ctx.get('authorization') || '').split(' ');
@@ -90,7 +94,7 @@ function resignIdToken(keys, change) {
     const jwk = keys.find((k) => k.alg === alg)
       || keys.find((k) => (alg.startsWith('RS') ? k.kty === 'RSA' : k.kid === header.kid));
     const key = await importJWK({ ...jwk, alg: undefined }, alg);
-    let token = await new SignJWT(out.claims).setProtectedHeader({ ...out.header, kid: jwk.kid }).sign(key);
+    let token = await new SignJWT(out.claims).setProtectedHeader({ ...out.header, kid: out.kid ?? jwk.kid }).sign(key);
     if (out.breakSignature) {
       const [h, p, s] = token.split('.');
       token = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
@@ -190,6 +194,7 @@ function lenientDpopResource(skip) {
       return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
     }
     if (alg === 'EdDSA' || alg === 'Ed25519') return crypto.verify(null, data, key, sig);
+    if (alg === 'RS256' && skip === 'rs256') return crypto.verify('sha256', data, key, sig);
     return false;
   };
   const check = async (ctx, provider, proof, token, found) => {
@@ -247,6 +252,72 @@ function lenientDpopResource(skip) {
     if (await check(ctx, provider, proofs[0], token, found)) return serveResource(ctx, found);
     return next();
   };
+}
+
+
+// --- client authentication (suites/fapi2_sp/client_auth) ---
+// The material reference.py generated for the clients (certificates, private JWKS) lies in
+// pki/ next to the events file.
+function pkiFile(settings, name) {
+  return path.join(path.dirname(settings.eventsFile), 'pki', name);
+}
+
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+// A valid assertion for `client` (signed with its own private key, aud = issuer, fresh jti).
+async function goodAssertion(settings, client) {
+  const jwks = JSON.parse(fs.readFileSync(pkiFile(settings, `${client.client_id}.jwks.json`), 'utf8'));
+  const [{ alg, kid, ...jwk }] = jwks.keys;
+  const key = await importJWK({ ...jwk, use: undefined }, alg);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: client.client_id, sub: client.client_id, aud: settings.issuer,
+    jti: crypto.randomUUID(), iat: now, nbf: now, exp: now + 60,
+  }).setProtectedHeader({ alg, kid }).sign(key);
+}
+
+// A server that overlooks one defect of client assertions: at PAR and at the token endpoint,
+// a private_key_jwt client's assertion (or its absence) that `overlooks` picks is replaced by a
+// valid one before the server reads the form, so it authenticates the client anyway.
+function lenientClientAssertion(overlooks) {
+  return ({ settings }) => async (ctx, next) => {
+    if (!(ctx.method === 'POST' && ['/request', '/token'].includes(ctx.path)
+      && ctx.is('application/x-www-form-urlencoded'))) return next();
+    let params = ctx.request.body; // already read by a mutation before this one
+    if (!params || typeof params !== 'object') {
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      params = querystring.parse(Buffer.concat(chunks).toString());
+    }
+    const client = settings.clients.find((c) => c.client_id === params.client_id
+      && c.token_endpoint_auth_method === 'private_key_jwt');
+    if (client) {
+      let header;
+      let claims;
+      try {
+        header = params.client_assertion ? decodeProtectedHeader(params.client_assertion) : undefined;
+        claims = params.client_assertion ? decodeJwt(params.client_assertion) : undefined;
+      } catch { /* a malformed assertion is not what these mutants overlook */ }
+      const now = Math.floor(Date.now() / 1000);
+      if (await overlooks({ params, header, claims, client, settings, now })) {
+        params.client_assertion = await goodAssertion(settings, client);
+        params.client_assertion_type = ASSERTION_TYPE;
+      }
+    }
+    ctx.request.body = params;
+    return next();
+  };
+}
+
+// Does the assertion's signature verify with the client's registered key?
+async function signatureVerifies({ params, header, client }) {
+  if (!header || !['ES256', 'PS256', 'EdDSA'].includes(header.alg)) return false;
+  try {
+    await compactVerify(params.client_assertion, await importJWK(client.jwks.keys[0], header.alg));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const MUTATIONS = {
@@ -389,6 +460,26 @@ export const MUTATIONS = {
   rs_dpop_iat: lenientDpopResource('iat'),
   rs_dpop_ath: lenientDpopResource('ath'),
   rs_dpop_key_binding: lenientDpopResource('key-binding'),
+
+  // --- resource server and token binding (sender-constraint area, test_resource_server.py,
+  // test_dpop_resource.py) ---
+  rs_dpop_rs256: lenientDpopResource('rs256'),
+  // The resource serves a token sent in the URL query (RFC 6750 2.3), with no Authorization header.
+  rs_accepts_token_in_query: ({ provider }) => async (ctx, next) => {
+    const value = new URLSearchParams(ctx.querystring).get('access_token');
+    if (ctx.path === '/me' && value && !ctx.get('authorization')) {
+      const found = await findToken(provider, value);
+      if (found) return serveResource(ctx, found);
+    }
+    return next();
+  },
+  // Introspection reports a binding other than the one the token has.
+  introspection_misreports_binding: () => rewriteJson('/token/introspection', (m) => {
+    if (m.cnf && typeof m.cnf === 'object') {
+      m.cnf = Object.fromEntries(Object.keys(m.cnf).map((k) => [k, s256(`not-${m.cnf[k]}`)]));
+    }
+    return m;
+  }),
 
   // --- discovery metadata (each rewrites one member of the discovery document) ---
   metadata_issuer_mismatch: () => rewriteJson('/.well-known/openid-configuration', (m) => ({ ...m, issuer: 'https://attacker.example' })),
@@ -585,10 +676,104 @@ export const MUTATIONS = {
   },
   auth_response_extra_param: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => q.set('debug_trace', 'on')),
 
+  // --- refresh tokens, id_token and keys (suites/fapi2_sp/{refresh,id_token,keys}) ---
+  // A refresh request without client authentication is served: for that request the client is
+  // treated as a public one (no assertion from a private_key_jwt client, or no certificate from
+  // an mTLS one).
+  refresh_without_client_auth: ({ provider }) => {
+    const lifted = [];
+    patchFind(provider.Client, (client) => {
+      const method = client.tokenEndpointAuthMethod;
+      const missing = (method === 'private_key_jwt' && !seen.refreshAssertion)
+        || (method.endsWith('tls_client_auth') && !seen.refreshCert);
+      if (seen.refreshGrant && missing) {
+        lifted.push([client, method]);
+        client.tokenEndpointAuthMethod = 'none';
+      }
+    });
+    return async (ctx, next) => {
+      if (!(ctx.method === 'POST' && ctx.path === '/token')) return next();
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      const params = querystring.parse(Buffer.concat(chunks).toString());
+      ctx.request.body = params;
+      if (params.grant_type !== 'refresh_token') return next();
+      Object.assign(seen, {
+        refreshGrant: true,
+        refreshAssertion: Boolean(params.client_assertion),
+        refreshCert: Boolean(ctx.socket.getPeerX509Certificate?.()),
+      });
+      try {
+        return await next();
+      } finally {
+        for (const name of ['refreshGrant', 'refreshAssertion', 'refreshCert']) delete seen[name];
+        for (const [client, method] of lifted.splice(0)) client.tokenEndpointAuthMethod = method;
+      }
+    };
+  },
+  // A refresh token (and its grant) is served to whichever client presents it.
+  refresh_token_not_bound_to_client: ({ provider }) => {
+    const rebind = (entity) => { if (seen.refreshClient) entity.clientId = seen.refreshClient; };
+    patchFind(provider.RefreshToken, rebind);
+    patchFind(provider.Grant, rebind);
+    return duringTokenRequest((p) => {
+      if (p.grant_type === 'refresh_token') seen.refreshClient = p.client_id;
+      return ['refreshClient'];
+    });
+  },
+  id_token_wrong_at_hash: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, at_hash: 'AAAAAAAAAAAAAAAAAAAAAA' } })),
+  id_token_unknown_kid: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, kid: 'not-in-the-jwks' })),
+  id_token_long_sub: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, sub: 'u'.repeat(300) } })),
+  id_token_old_iat: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, iat: t.claims.iat - 900 } })),
+  id_token_without_auth_time: ({ keys }) => resignIdToken(keys, (t) => {
+    const { auth_time: _, ...claims } = t.claims;
+    return { ...t, claims };
+  }),
+  id_token_extra_claim: ({ keys }) => resignIdToken(keys, (t) => ({ ...t, claims: { ...t.claims, internal_customer_id: 'c-1234' } })),
+  userinfo_sub_mismatch: () => rewriteJson('/me', (body) => ({ ...body, sub: `${body.sub}-other` })),
+  jwks_private_member: ({ keys }) => rewriteJson('/jwks', (body) => ({
+    ...body,
+    keys: body.keys.map((k) => ({ ...k, d: keys.find((x) => x.kid === k.kid)?.d })),
+  })),
+  jwks_short_rsa_key: () => {
+    const short = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    return rewriteJson('/jwks', (body) => ({ ...body, keys: [...body.keys, { ...short, kid: 'short-rsa', use: 'sig', alg: 'PS256' }] }));
+  },
+  jwks_key_without_kid: () => {
+    const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    return rewriteJson('/jwks', (body) => ({ ...body, keys: [...body.keys, { ...ec, use: 'sig', alg: 'ES256' }] }));
+  },
+  jwks_unparsable_key: () => rewriteJson('/jwks', (body) => ({
+    ...body,
+    keys: [...body.keys, { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA', kid: 'broken', use: 'sig' }],
+  })),
+
   // --- the user refuses ---
   deny_wrong_error: ({ redirectUris }) => rewriteCallback(redirectUris, (q) => {
     if (q.get('error') === 'access_denied') q.set('error', 'server_error');
   }),
+
+  // --- client assertions (suites/fapi2_sp/client_auth/test_client_assertions.py) ---
+  client_assertion_alg_none: lenientClientAssertion(({ header }) => header?.alg === 'none'),
+  client_assertion_hs256: lenientClientAssertion(({ header }) => header?.alg?.startsWith('HS')),
+  client_assertion_rs256: lenientClientAssertion(({ header }) => header?.alg === 'RS256'),
+  client_assertion_expired: lenientClientAssertion(({ claims, now }) => typeof claims?.exp === 'number' && claims.exp <= now),
+  client_assertion_without_exp: lenientClientAssertion(({ claims }) => claims && claims.exp === undefined),
+  client_assertion_nbf_future: lenientClientAssertion(({ claims, now }) => typeof claims?.nbf === 'number' && claims.nbf > now + 60),
+  client_assertion_aud_unchecked: lenientClientAssertion(({ claims, settings }) => claims && claims.aud !== settings.issuer),
+  client_assertion_without_sub: lenientClientAssertion(({ claims }) => claims && claims.sub === undefined),
+  client_assertion_iss_unchecked: lenientClientAssertion(({ claims, params }) => claims && claims.iss !== params.client_id),
+  client_assertion_sub_unchecked: lenientClientAssertion(({ claims, params }) => claims && claims.sub !== undefined && claims.sub !== params.client_id),
+  client_assertion_signature_unchecked: lenientClientAssertion(async (a) => a.claims !== undefined
+    && ['ES256', 'PS256', 'EdDSA'].includes(a.header?.alg) && !(await signatureVerifies(a))),
+  client_assertion_not_required: lenientClientAssertion(({ params }) => params.client_assertion === undefined),
+  client_assertion_without_jti: lenientClientAssertion(({ claims }) => claims && claims.jti === undefined),
+  client_assertion_type_unchecked: lenientClientAssertion(({ params }) => params.client_assertion !== undefined
+    && params.client_assertion_type !== ASSERTION_TYPE),
+  client_assertion_replayable: ({ provider }) => {
+    provider.ReplayDetection.unique = async () => true;
+    return passThrough();
+  },
 };
 
 // Mutations that change the server's own configuration instead of its traffic:
@@ -608,7 +793,77 @@ export const CONFIG_MUTATIONS = {
   grant_kept_on_code_reuse: (config) => {
     config.revokeGrantPolicy = () => false;
   },
+  // Refresh tokens, id_token and keys: every refresh rotates the refresh token and the previous
+  // one is dead at once (oidc-provider consumes it).
+  refresh_token_rotated: (config) => {
+    config.rotateRefreshToken = () => true;
+  },
+
+  // --- client authentication (suites/fapi2_sp/client_auth) ---
+  // oidc-provider without FAPI 2.0's aud rule: it accepts the issuer, the token endpoint URL or
+  // the receiving endpoint's URL, as a string or inside an array (RFC 7523 / RFC 9126 practice).
+  client_assertion_aud_any_endpoint: (config) => {
+    const check = config.assertJwtClientAuthClaimsAndHeader;
+    config.assertJwtClientAuthClaimsAndHeader = (ctx, claims, ...rest) => check(ctx, { ...claims, aud: ctx.oidc.issuer }, ...rest);
+  },
+  // oidc-provider's own iat check only: an iat far in the future passes when there is an exp.
+  client_assertion_iat_future: (config) => {
+    const check = config.assertJwtClientAuthClaimsAndHeader;
+    config.assertJwtClientAuthClaimsAndHeader = (ctx, claims, ...rest) => check(ctx, { ...claims, iat: undefined }, ...rest);
+  },
+  // tls_client_auth without a certificate: the client is taken to have presented the one it
+  // registered (read from pki/), so no certificate at all still authenticates it.
+  mtls_auth_without_certificate: (config, settings) => {
+    const mtls = config.features.mTLS;
+    const { getCertificate, certificateAuthorized, certificateSubjectMatches } = mtls;
+    const peer = (ctx) => ctx.socket.getPeerX509Certificate?.();
+    const registered = (ctx) => {
+      const id = ctx.oidc?.client?.clientId;
+      const file = id && pkiFile(settings, `${id}.crt`);
+      return file && fs.existsSync(file) ? new crypto.X509Certificate(fs.readFileSync(file)) : undefined;
+    };
+    mtls.getCertificate = (ctx) => getCertificate(ctx) || registered(ctx);
+    mtls.certificateAuthorized = (ctx) => !peer(ctx) || certificateAuthorized(ctx);
+    mtls.certificateSubjectMatches = (ctx, ...args) => !peer(ctx) || certificateSubjectMatches(ctx, ...args);
+  },
+  // No allowance for clock offsets: a JWT whose iat or nbf is a few seconds ahead is refused.
+  jwt_no_clock_skew: (config) => {
+    config.clockTolerance = 0;
+  },
+  // tls_client_auth that does not check the certificate chains to the trusted CA.
+  mtls_auth_any_issuer: (config) => {
+    config.features.mTLS.certificateAuthorized = () => true;
+  },
+  // tls_client_auth that does not compare the certificate's subject with the registered one.
+  mtls_auth_subject_unchecked: (config) => {
+    config.features.mTLS.certificateSubjectMatches = () => true;
+  },
 };
+
+// Mutations of the HTTPS server's TLS settings (TLS probes, suites/fapi2_sp/tls):
+// configure(tlsOptions) runs before the server is created. Security level 0 lets node's
+// OpenSSL use what its defaults refuse.
+export const TLS_MUTATIONS = {
+  // TLS 1.1 accepted (with a SHA-1 CBC suite, the kind TLS 1.1 needs).
+  tls_allows_tls11: (options) => {
+    options.minVersion = 'TLSv1.1';
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0`;
+  },
+  // A TLS 1.2 CBC suite that BCP 195 does not recommend, on every endpoint.
+  tls12_cbc_suite: (options) => {
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-AES128-SHA256`;
+  },
+  // A TLS 1.2 suite without encryption (NULL), which BCP 195 forbids even for browsers.
+  tls12_null_suite: (options) => {
+    options.ciphers = `${options.ciphers}:ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0`;
+  },
+};
+
+export function configureTls(names, options) {
+  for (const name of names) {
+    TLS_MUTATIONS[name]?.(options);
+  }
+}
 
 export function configureMutations(names, config, settings) {
   for (const name of names) {
@@ -618,7 +873,7 @@ export function configureMutations(names, config, settings) {
 
 export function applyMutations(names, context) {
   for (const name of names) {
-    if (CONFIG_MUTATIONS[name]) continue;
+    if (CONFIG_MUTATIONS[name] || TLS_MUTATIONS[name]) continue;
     const make = MUTATIONS[name];
     if (!make) throw new Error(`unknown mutation: ${name}`);
     context.provider.use(make(context));

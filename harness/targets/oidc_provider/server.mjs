@@ -10,9 +10,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
-import { applyMutations, configureMutations } from './mutations.mjs';
+import { applyMutations, configureMutations, configureTls } from './mutations.mjs';
 
 const settings = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const started = Date.now();
@@ -70,6 +70,17 @@ const configuration = {
     };
   },
   pkce: { required: () => true },
+  // FAPI 2.0 SP 5.3.2.1: a client assertion's aud is the issuer, as a string (item 8, as
+  // oidc-provider's FAPI 2.0 default checks), and its iat is at most 60 s ahead (item 13:
+  // oidc-provider itself checks iat only when the assertion has no exp).
+  async assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+    if (claims.aud !== ctx.oidc.issuer) {
+      throw new errors.InvalidClientAuth('audience (aud) must equal the issuer identifier url');
+    }
+    if (typeof claims.iat === 'number' && claims.iat > Date.now() / 1000 + 60) {
+      throw new errors.InvalidClientAuth('iat (issued at) must not be more than 60 seconds in the future');
+    }
+  },
   clientDefaults: {
     grant_types: ['authorization_code'],
     response_types: ['code'],
@@ -94,6 +105,10 @@ const configuration = {
   // Refresh tokens are issued to clients that may use the grant and ask for offline_access;
   // they stay sender-constrained and are not rotated (FAPI 2.0 SP 5.3.2.1).
   rotateRefreshToken: () => false,
+  // Refresh, id_token and keys plan: every client allowed the refresh_token grant gets a refresh
+  // token (FAPI 2.0 needs no offline_access; the library's default asks for that scope and
+  // prompt=consent).
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   features: {
     devInteractions: { enabled: true },
@@ -114,6 +129,11 @@ const configuration = {
       },
     },
     userinfo: { enabled: true },
+    // The claims request parameter (OIDC Core 5.5), for the id_token plan.
+    claimsParameter: { enabled: true },
+    // Token introspection (RFC 7662), so that the binding of the opaque access tokens (cnf.jkt,
+    // cnf.x5t#S256) can be checked; clients authenticate as at the token endpoint.
+    introspection: { enabled: true },
   },
 };
 configureMutations(settings.mutations || [], configuration, settings);
@@ -126,6 +146,7 @@ provider.emit = (name, ...args) => {
     const [ctx, err] = args.length > 1 ? args : [undefined, args[0]];
     logEvent({
       event: name,
+      test: ctx?.get('x-fapi-harness-test') || undefined,
       method: ctx?.method,
       path: ctx?.path,
       client_id: ctx?.oidc?.client?.clientId,
@@ -153,7 +174,7 @@ applyMutations(settings.mutations || [], {
   redirectUris: settings.clients.flatMap((c) => c.redirect_uris),
 });
 
-const server = https.createServer({
+const tlsOptions = {
   key: fs.readFileSync(settings.tls.key),
   cert: fs.readFileSync(settings.tls.cert),
   ca: [fs.readFileSync(settings.tls.clientCa)],
@@ -168,7 +189,10 @@ const server = https.createServer({
     'ECDHE-RSA-AES256-GCM-SHA384',
   ].join(':'),
   honorCipherOrder: true,
-}, provider.callback());
+};
+// TLS mutants (mutations.mjs TLS_MUTATIONS) weaken these settings; the honest target keeps them.
+configureTls(settings.mutations || [], tlsOptions);
+const server = https.createServer(tlsOptions, provider.callback());
 
 function stop() {
   server.closeAllConnections();

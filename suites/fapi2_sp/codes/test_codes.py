@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from harness import checks, flows, jose
+from harness import checks, flows
 from harness.config import VariantConfig
-from harness.flows import Client, DpopSession, TargetContext
+from harness.flows import AgedCode, Client, DpopSession, TargetContext
 from harness.verdict import Judge, NotTestable
 
 
 def _dpop(client: Client) -> DpopSession | None:
     return DpopSession() if client.uses_dpop else None
-
-
-def _authorize(
-    target: TargetContext, client: Client, dpop: DpopSession | None
-) -> tuple[str, jose.Pkce]:
-    pkce = jose.pkce_s256()
-    params = flows.authorization_params(client, pkce, flows.new_state(), None)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
-    return flows.require_callback(attempt, "the authorization").params["code"], pkce
 
 
 @pytest.mark.negative
@@ -32,7 +21,7 @@ def test_code_used_twice(target: TargetContext, client: Client, judge: Judge) ->
     invalid_grant. RFC 6749 4.1.2 adds that the tokens issued from that code should then be
     revoked: if the first access token still reads the resource, that is a WARNING."""
     dpop = _dpop(client)
-    code, pkce = _authorize(target, client, dpop)
+    code, pkce = flows.obtain_code(client, target, dpop)
     first = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
     flows.require_success(first, 200, "the first redemption")
     again = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
@@ -57,54 +46,24 @@ def test_code_used_twice(target: TargetContext, client: Client, judge: Judge) ->
     )
 
 
-@dataclass
-class AgedCode:
-    """A code obtained before the shared wait, with what its redemption needs."""
-
-    code: str
-    pkce: jose.Pkce
-    dpop: DpopSession | None
-    evidence: flows.Collected
-
-
-@pytest.fixture(scope="module")
-def expired_codes(
-    target: TargetContext, clients: dict[str, tuple[Client, Client]]
-) -> dict[str, AgedCode | str]:
-    """One code for every variant, then a single wait for all of them to expire (so the wait
-    is paid once per run, not once per variant). A variant whose code could not be obtained maps
-    to the reason."""
-    aged: dict[str, AgedCode | str] = {}
-    for name, (client, _) in clients.items():
-        with flows.collecting() as evidence:
-            dpop = _dpop(client)
-            try:
-                code, pkce = _authorize(target, client, dpop)
-            except NotTestable as exc:
-                aged[name] = str(exc)
-                continue
-        aged[name] = AgedCode(code, pkce, dpop, evidence)
-    flows.wait(target.config.timeouts.code_expiry_wait, "the authorization codes to expire")
-    return aged
-
-
 @pytest.mark.negative
-@pytest.mark.slow
+@pytest.mark.slow("aged_codes")
 @pytest.mark.requirement("FAPI2SP-5.3.2.1-11")
 def test_expired_code_refused(
     target: TargetContext,
     client: Client,
     variant: VariantConfig,
-    expired_codes: dict[str, AgedCode | str],
+    aged_codes: dict[str, AgedCode | str],
     judge: Judge,
 ) -> None:
-    """A code is redeemed only after the wait configured as timeouts.code_expiry_wait (62 s by
-    default: codes may live at most 60 s). The codes of all variants are obtained first and age
-    together. Passing means HTTP 400 invalid_grant."""
-    aged = expired_codes[variant.name]
+    """A code is redeemed only once the time configured as timeouts.code_expiry_wait (62 s by
+    default: codes may live at most 60 s) has passed since it was issued. The codes are obtained
+    at the start of the run and age while other tests run. Passing means HTTP 400 invalid_grant."""
+    aged = aged_codes[variant.name]
     if isinstance(aged, str):
         raise NotTestable(aged)
     aged.evidence.attach()
+    flows.wait_until(aged.ready_at, "the authorization code to expire")
     late = flows.redeem_code(
         client, target.discovery, aged.code, aged.pkce.verifier, dpop=aged.dpop
     )
@@ -125,7 +84,7 @@ def test_code_of_another_client_refused(
     DPoP, client 1's DPoP key, so that only the client binding can stop it. Passing means HTTP
     400 invalid_grant."""
     dpop = _dpop(client)
-    code, pkce = _authorize(target, client, dpop)
+    code, pkce = flows.obtain_code(client, target, dpop)
     stolen = flows.redeem_code(
         client2,
         target.discovery,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from harness import checks, flows, jose
 from harness.config import VariantConfig
-from harness.flows import Client, DpopSession, TargetContext
+from harness.flows import AgedRequestUri, Client, DpopSession, TargetContext
 from harness.verdict import Judge, NotTestable
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -98,66 +96,27 @@ def test_request_uri_replayed_after_use(
     )
 
 
-@dataclass
-class AgedRequestUri:
-    """A request_uri pushed before the shared wait, with its request's state."""
-
-    request_uri: str
-    state: str
-    evidence: flows.Collected
-
-
-@pytest.fixture(scope="module")
-def expired_request_uris(
-    target: TargetContext, clients: dict[str, tuple[Client, Client]]
-) -> dict[str, AgedRequestUri | str]:
-    """One pushed request per variant, then a single wait until the longest expires_in has
-    passed (plus one second). A variant maps to the reason when its request could not be
-    pushed, or when its expires_in is too long (over 1,800 s) to wait for."""
-    aged: dict[str, AgedRequestUri | str] = {}
-    longest = 0
-    for name, (client, _) in clients.items():
-        state = flows.new_state()
-        params = flows.authorization_params(client, jose.pkce_s256(), state, None)
-        with flows.collecting() as evidence:
-            par = flows.push_authorization_request(
-                client, target.discovery, params, dpop=DpopSession() if client.uses_dpop else None
-            )
-        body = par.json()
-        if par.status != 201 or not isinstance(body, dict) or "request_uri" not in body:
-            aged[name] = f"set-up: PAR answered HTTP {par.status}"
-            continue
-        lifetime = body.get("expires_in")
-        if not isinstance(lifetime, int) or lifetime > 1800:
-            aged[name] = f"not applicable: expires_in is {lifetime!r}, too long to wait for"
-            continue
-        longest = max(longest, lifetime)
-        aged[name] = AgedRequestUri(str(body["request_uri"]), state, evidence)
-    if longest:
-        flows.wait(longest + 1, f"the request_uris to expire (expires_in up to {longest} s)")
-    return aged
-
-
 @pytest.mark.negative
-@pytest.mark.slow
+@pytest.mark.slow("aged_request_uris")
 @pytest.mark.requirement("PAR-4-3")
 def test_expired_request_uri_refused(
     target: TargetContext,
     client: Client,
     variant: VariantConfig,
-    expired_request_uris: dict[str, AgedRequestUri | str],
+    aged_request_uris: dict[str, AgedRequestUri | str],
     judge: Judge,
 ) -> None:
-    """A request_uri is pushed, the harness waits until its expires_in has passed (plus one
-    second), then opens the authorization URL. Passing means it is refused (error redirect with
-    invalid_request_uri or invalid_request, or an error page). The requests of all variants are
-    pushed first and age together. SKIPPED when expires_in exceeds 1,800 s."""
-    aged = expired_request_uris[variant.name]
+    """A request_uri is pushed at the start of the run; once its expires_in has passed (plus one
+    second), its authorization URL is opened. Passing means it is refused (error redirect with
+    invalid_request_uri or invalid_request, or an error page). SKIPPED when expires_in exceeds
+    1,800 s."""
+    aged = aged_request_uris[variant.name]
     if isinstance(aged, str):
         if aged.startswith("not applicable"):
             pytest.skip(aged)
         raise NotTestable(aged)
     aged.evidence.attach()
+    flows.wait_until(aged.ready_at, f"the request_uri to expire (expires_in {aged.expires_in} s)")
     late = target.browser.attempt(
         flows.authorization_url(target.discovery, client.client_id, aged.request_uri),
         client.config.redirect_uri,

@@ -262,13 +262,32 @@ def test_proof_alg_refused(
     target: TargetContext, client: Client, variant: VariantConfig, judge: Judge, alg: str
 ) -> None:
     """A proof without alg (signed ES256 all the same), an unsigned proof with alg none, or an
-    RS256 proof. Passing means HTTP 400/401 with a DPoP challenge. The RS256 case needs a bound
-    RSA key; the harness's DPoP keys are P-256, so it is skipped."""
+    RS256 proof. Passing means HTTP 400/401 with a DPoP challenge. For RS256 the flow binds a
+    fresh RSA DPoP key (PS256 proofs at PAR and token), a PS256 proof by that key is first shown
+    to be accepted at the resource, then the same key signs the proof with RS256."""
     if alg == "RS256":
-        pytest.skip(
-            "not applicable: the harness's DPoP key is EC P-256, so it cannot sign RS256; a proof"
-            " by another (RSA) key would test the key binding, not the algorithm"
+        if not client.uses_dpop:
+            pytest.skip(f"not applicable: variant {variant.name} binds tokens with mTLS, not DPoP")
+        tokens = flows.obtain_tokens(
+            client,
+            target.discovery,
+            target.browser,
+            target.config.browser.login,
+            dpop=DpopSession(key=jose.new_rsa_dpop_key()),
         )
+        control = _call(
+            target, client, tokens, "resource, PS256 proof by the RSA key", _proof(target, tokens)
+        )
+        flows.require_success(control, 200, "the resource call with a PS256 proof")
+        ps256 = _proof(target, tokens)
+
+        def rs256() -> str:
+            header, claims = flows.decode_jwt(ps256())
+            return jose.sign({**header, "alg": "RS256"}, claims, _session(tokens).key)
+
+        refused = _call(target, client, tokens, "resource, proof with alg RS256", rs256)
+        judge.must(checks.expect_resource_refused(refused, ["DPoP"], REFUSALS, req="DPOP-4.3-5b"))
+        return
     tokens = _dpop_tokens(target, client, variant)
     session = _session(tokens)
     header, claims = flows.decode_jwt(_proof(target, tokens)())

@@ -104,3 +104,34 @@ def test_mtls_token_refused_without_certificate(
     judge.must(
         checks.expect_resource_refused(refused, ["Bearer"], ["invalid_token"], req="MTLS-3-3")
     )
+
+
+@pytest.mark.negative
+@pytest.mark.requirement("MTLS-3-3", "FAPI2SP-5.3.4-5")
+def test_mtls_token_refused_with_another_certificate(
+    target: TargetContext,
+    client: Client,
+    client2: Client,
+    variant: VariantConfig,
+    judge: Judge,
+) -> None:
+    """Client 1's certificate-bound access token is sent to the resource over a connection that
+    presents client 2's certificate (a valid certificate, but not the bound one). Passing means
+    401 with an invalid_token challenge (RFC 8705 3), after the same token over client 1's own
+    connection was accepted."""
+    if client.uses_dpop:
+        pytest.skip(f"not applicable: variant {variant.name} binds tokens with DPoP, not mTLS")
+    if not client2.http.has_cert:
+        pytest.skip(f"not applicable: variant {variant.name}'s client 2 has no certificate")
+    tokens = _tokens_with_control(target, client)
+    other_cert = dataclasses.replace(client, http=client2.http)
+    refused = flows.call_resource(
+        other_cert,
+        target.config.resource,
+        tokens.access_token,
+        scheme="Bearer",
+        label="resource over client 2's certificate",
+    )
+    judge.must(
+        checks.expect_resource_refused(refused, ["Bearer"], ["invalid_token"], req="MTLS-3-3")
+    )
