@@ -25,12 +25,11 @@ from typing import Any
 
 import pytest
 import tomli_w
-from joserfc.jwk import ECKey
 from markupsafe import escape
 
 from harness.net import ForeignHost, HttpClient, Timeouts, TransportFailure
 from tests import hostile
-from tests.conftest import run_env
+from tests.conftest import run_env, write_client_keys
 from tests.procs import pids_mentioning
 
 D, P, R, PUT, HAPPY = (
@@ -265,9 +264,7 @@ def _config(server: hostile.HostileServer, case: Case, folder: Path) -> Path:
         data["timeouts"]["test"] = BROWSER_S
     for key, value in case.config.items():
         data[key] = {**data.get(key, {}), **value}
-    for name in ("c1", "c2"):
-        jwk = ECKey.generate_key("P-256", private=True).as_dict(private=True)
-        (folder / f"{name}.jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    write_client_keys(folder)
     path = folder / "target.toml"
     path.write_text(tomli_w.dumps(data))
     return path
