@@ -12,6 +12,9 @@ Overhead is the share of the run's capacity (wall time x workers) not spent wait
 target's responses, the browser or a mandated wait: harness CPU, start-up, report writing and
 workers left idle at the end all count against it.
 
+It also compares the verdicts of the runs: every test must end the same way each time
+(``identical_verdicts``; the tests that did not are listed in ``unstable_tests``).
+
 No test asserts on these numbers (machines are noisy); this script is the evidence.
 """
 
@@ -150,6 +153,7 @@ def one_run(variant: str, workers: int, extra: list[str]) -> dict[str, Any]:
         modules[module] = modules.get(module, 0.0) + test["duration_s"]
     slowest = sorted(tests, key=lambda t: -t["duration_s"])[:10]
     return {
+        "verdicts": {t["id"]: t["outcome"] for t in tests},
         "exit_code": proc.returncode,
         "wall_s": round(wall, 2),
         "tests": len(tests),
@@ -186,8 +190,18 @@ def main() -> None:
             file=sys.stderr,
         )
         runs.append({"whole_plan": full, "without_waits": quick})
+    unstable = sorted(
+        {
+            test
+            for kind in ("whole_plan", "without_waits")
+            for test in runs[0][kind]["verdicts"]
+            if len({r[kind]["verdicts"].get(test) for r in runs}) > 1
+        }
+    )
     summary = {
         "variant": ns.variant,
+        "identical_verdicts": not unstable,
+        "unstable_tests": unstable,
         "workers": ns.workers,
         "runs": runs,
         "median_wall_s": statistics.median(r["whole_plan"]["wall_s"] for r in runs),
@@ -204,7 +218,8 @@ def main() -> None:
     text = json.dumps(summary, indent=2)
     if ns.out is not None:
         ns.out.write_text(text + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k not in ("runs", "slowest")}, indent=2))
+    shown = {k: v for k, v in summary.items() if k not in ("runs", "slowest", "unstable_tests")}
+    print(json.dumps(shown, indent=2))
     print("slowest tests (median run):")
     for test in summary["slowest"]:
         print(f"  {test['duration_s']:6.1f} s  {test['id']}\n           {test['why']}")
