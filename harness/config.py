@@ -222,6 +222,17 @@ class GuardConfig(_Model):
     )
 
 
+class PolicyConfig(_Model):
+    """The provider's own policies (plan ``provider_policy``): the bounds and settings its tests
+    use. Each area keeps its fields in its own block below; the report shows the bound used."""
+
+    # --- per-client FAPI enforcement (provider_policy/downgrade) ---
+
+    # --- multi-factor authentication (provider_policy/mfa) ---
+
+    # --- granular access, short-lived tokens, revocation (provider_policy/access) ---
+
+
 class TargetConfig(_Model):
     """The whole description of one target."""
 
@@ -245,6 +256,7 @@ class TargetConfig(_Model):
         "the harness may send requests (and so credentials) to, e.g. an mTLS endpoint alias.",
     )
     guards: GuardConfig = GuardConfig()
+    policy: PolicyConfig = PolicyConfig()
     tolerates_unregistered_redirect_uri: bool = Field(
         default=False,
         description="The target accepts unregistered redirect URIs in PAR (RFC 9126 2.4); "
