@@ -15,8 +15,10 @@ import pytest
 import suites
 from harness.catalogue import load_catalogue
 from harness.config import ConfigError, load_config
+from harness.expected import ExpectedResults
 from harness.listing import plan_tests
 from harness.mutants import run_mutants
+from harness.report import rerender_run
 from harness.targets.reference import TargetStartError, start_reference_target
 
 
@@ -102,6 +104,7 @@ def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: li
         # pytest-xdist: N worker processes, each with its own browser; 1 runs in this process.
         "-n",
         str(workers if workers > 1 else 0),
+        *(["--expected", str(ns.expected)] if ns.expected else []),
         *extra,
     ]
     unreachable = _Unreachable()
@@ -206,6 +209,23 @@ def cmd_list(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0 if tests else 2
 
 
+def cmd_report(ns: argparse.Namespace, extra: list[str]) -> int:
+    """Render a run folder again from its results.json (optionally with expected results)."""
+    try:
+        expected = ExpectedResults.load(ns.expected) if ns.expected else None
+        index = rerender_run(ns.dir, expected)
+    except (ConfigError, ValueError) as exc:
+        print(f"fapi-harness: {exc}", file=sys.stderr)
+        return 2
+    print(f"fapi-harness: report written to {index}")
+    outcome = expected.outcome if expected is not None else None
+    if outcome is not None:
+        for text in outcome.unexpected_passes:
+            print(f"UNEXPECTED PASS: {text}")
+        return 1 if outcome.unexpected_passes else 0
+    return 0
+
+
 def cmd_mutants(ns: argparse.Namespace, extra: list[str]) -> int:
     out = ns.out or new_run_dir(Path("reports") / "mutants")
     try:
@@ -239,6 +259,13 @@ def _selection_options(parser: argparse.ArgumentParser) -> None:
 
 def _workers_option(parser: argparse.ArgumentParser) -> None:
     _selection_options(parser)
+    parser.add_argument(
+        "--expected",
+        type=Path,
+        metavar="FILE",
+        help="expected-results file: known FAILED/WARNING/SKIPPED verdicts with comments; an "
+        "unexpected pass fails the run",
+    )
     parser.add_argument(
         "--workers",
         type=_workers,
@@ -275,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     _selection_options(listing)
     listing.add_argument("-v", "--verbose", action="store_true", help="with each test's summary")
     listing.set_defaults(func=cmd_list)
+    report = sub.add_parser("report", help="render a run folder again from its results.json")
+    report.add_argument("dir", type=Path, help="the run folder (holds results.json)")
+    report.add_argument(
+        "--expected", type=Path, metavar="FILE", help="apply this expected-results file"
+    )
+    report.set_defaults(func=cmd_report)
     mutants = sub.add_parser("mutants", help="prove the negative tests against broken targets")
     mutants.add_argument("--out", type=Path, help="write mutants.json here")
     mutants.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")

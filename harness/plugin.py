@@ -38,6 +38,7 @@ from harness.evidence import (
     recording,
     set_recorder,
 )
+from harness.expected import ExpectationOutcome, ExpectedResults
 from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
 from harness.guard import Guard, TimeLimit  # run guards (issue 9)
 from harness.net import HttpClient, Timeouts, TransportFailure
@@ -100,6 +101,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Also fail the run (exit 1) on WARNING or REVIEW verdicts (repeatable).",
     )
     group.addoption(
+        "--expected",
+        type=Path,
+        metavar="FILE",
+        help="Expected-results file: tests or requirements known to fail, warn or skip on this "
+        "target, each with a comment; an unexpected pass fails the run.",
+    )
+    group.addoption(
         "--clause",
         action="append",
         default=[],
@@ -131,6 +139,7 @@ class HarnessSession:
     _discovery: Discovery | None = None
     unreachable: str | None = None
     _jwks: dict[str, Any] | None = None
+    expected: ExpectedResults | None = None  # --expected FILE
 
     @property
     def timeouts(self) -> Timeouts:
@@ -235,6 +244,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config_path = reference.config_path
         assert config_path is not None
         target = load_config(config_path)
+        expected_path: Path | None = config.getoption("--expected")
+        expected = ExpectedResults.load(expected_path) if expected_path is not None else None
     except (ConfigError, TargetStartError) as exc:
         if reference is not None:
             reference.stop()
@@ -250,6 +261,7 @@ def pytest_configure(config: pytest.Config) -> None:
         reference=reference,
         redactor=redactor,
         report_dir=config.getoption("--report-dir"),
+        expected=expected,
         run=RunResults(
             target=target.name,
             issuer=target.issuer,
@@ -656,20 +668,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.run.finished = time.time()
     state.run.session_evidence = list(state.session_recorder.items)
     if state.report_dir is not None and state.run.tests:
-        write_run(state.report_dir, state.run, state.redactor)
+        write_run(state.report_dir, state.run, state.redactor, state.expected)
+    elif state.expected is not None:  # no report, but the expectations still decide the exit
+        state.expected.apply(state.run.to_dict(state.redactor, {}))
     if state.run.tests and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = exit_code(
-            state.run, state.unreachable, session.config.getoption("--fail-on")
+            state.run,
+            state.unreachable,
+            session.config.getoption("--fail-on"),
+            state.expected.outcome if state.expected is not None else None,
         )
 
 
-def exit_code(run: RunResults, unreachable: str | None, fail_on: list[str]) -> int:
+def exit_code(
+    run: RunResults,
+    unreachable: str | None,
+    fail_on: list[str],
+    expected: ExpectationOutcome | None = None,
+) -> int:
     """The documented exit-code policy: 3 when the target could not be reached at all, 1 when a
-    test FAILED or ended in ERROR (or WARNING/REVIEW with --fail-on), else 0."""
+    test FAILED or ended in ERROR (or WARNING/REVIEW with --fail-on) other than as the
+    expected-results file expects, or when an expected result unexpectedly passed; else 0."""
     counts = run.counts()
     if unreachable is not None and counts["passed"] == counts["failed"] == 0:
         return EXIT_UNREACHABLE
+    if expected is not None:
+        for test in run.tests:
+            if test.id in expected.expected_tests:
+                counts[test.outcome.value] -= 1
     bad = counts["failed"] + counts["error"] + sum(counts[v] for v in fail_on)
+    if expected is not None:
+        bad += len(expected.unexpected_passes)
     return 1 if bad else 0
 
 
@@ -689,6 +718,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"requirements failed or not testable: {', '.join(bad)}")
     for notice in state.run.notices:  # run guards (issue 9)
         terminalreporter.write_line(f"note: {notice}")
+    outcome = state.expected.outcome if state.expected is not None else None
+    if outcome is not None:
+        terminalreporter.write_line(
+            f"expected results: {len(outcome.expected_tests)} tests had their expected verdict"
+        )
+        for text in outcome.unexpected_passes:
+            terminalreporter.write_line(f"UNEXPECTED PASS (fails the run): {text}")
+        for subject in outcome.not_exercised:
+            terminalreporter.write_line(f"expected result not exercised in this run: {subject}")
     if state.report_dir is not None:
         terminalreporter.write_line(f"report: {state.report_dir / 'index.html'}")
         terminalreporter.write_line(f"results: {state.report_dir / 'results.json'}")

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from jsonschema import Draft202012Validator
 
 from harness.catalogue import load_catalogue
 from harness.evidence import Redactor, Screenshot
+from harness.expected import ExpectedResults
 from harness.results import RunResults
 
 
@@ -133,12 +135,43 @@ def write_junit(document: dict[str, Any], path: Path) -> None:
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def write_run(out: Path, run: RunResults, redactor: Redactor) -> Path:
+def write_run(
+    out: Path, run: RunResults, redactor: Redactor, expected: ExpectedResults | None = None
+) -> Path:
     """Write the whole run folder: screenshots, ``results.json``, ``junit.xml`` and the HTML
-    pages. Returns the path of ``index.html``."""
+    pages, with the expected results applied when given. Returns the path of ``index.html``."""
     out.mkdir(parents=True, exist_ok=True)
     document = run.to_dict(redactor, _write_screenshots(out, run))
+    if expected is not None:
+        expected.apply(document)
     assign_pages(document)
     (out / "results.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+    write_junit(document, out / "junit.xml")
+    return render_report(document, out)
+
+
+def rerender_run(out: Path, expected: ExpectedResults | None = None) -> Path:
+    """Render an existing run folder again from its ``results.json`` (after an upgrade of the
+    harness, say, or with another expected-results file): the HTML pages and ``junit.xml``, and
+    ``results.json`` itself when expectations are applied. Returns the path of ``index.html``."""
+    path = out / "results.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{out}: no results.json (is it a run folder?)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON: {exc}") from None
+    schema = json.loads((Path(__file__).parent / "results.schema.json").read_text())
+    errors = sorted(Draft202012Validator(schema).iter_errors(document), key=lambda e: e.path)
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(document)"
+        raise ValueError(
+            f"{path}: not a fapi-harness results document: {where}: {errors[0].message}"
+        )
+    if expected is not None:
+        for test in document["tests"]:
+            test.pop("expected", None)
+        expected.apply(document)
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")
     write_junit(document, out / "junit.xml")
     return render_report(document, out)
