@@ -239,10 +239,14 @@ class Browser:
             except PlaywrightError:
                 if not callbacks:
                     raise
+            visits: dict[str, int] = {}  # per URL glob of the login pages: pages seen so far
             for _ in range(MAX_PAGES):
                 if callbacks:
                     break
-                step = self._match(page, pages)
+                here = page.url.split("?", 1)[0]
+                for glob in {p.url for p in pages if fnmatch.fnmatch(here, p.url)}:
+                    visits[glob] = visits.get(glob, 0) + 1
+                step = self._match(page, pages, visits)
                 status = statuses[-1] if statuses else None
                 if step is None:
                     kind: Literal["error_page", "stuck"] = (
@@ -276,9 +280,13 @@ class Browser:
             )
 
     @staticmethod
-    def _match(page: Page, pages: tuple[LoginPage, ...]) -> LoginPage | None:
+    def _match(
+        page: Page, pages: tuple[LoginPage, ...], visits: dict[str, int]
+    ) -> LoginPage | None:
         for candidate in pages:
             if not fnmatch.fnmatch(page.url.split("?", 1)[0], candidate.url):
+                continue
+            if candidate.visit is not None and visits.get(candidate.url) != candidate.visit:
                 continue
             if candidate.when is None or page.locator(candidate.when).count() > 0:
                 return candidate

@@ -18,6 +18,7 @@ from harness.config import ConfigError, load_config
 from harness.expected import ExpectedResults
 from harness.listing import plan_tests
 from harness.mutants import run_mutants
+from harness.oidf import import_file, load_oidf
 from harness.report import rerender_run
 from harness.targets.reference import TargetStartError, start_reference_target
 
@@ -128,14 +129,38 @@ def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
+    out = ns.out or new_run_dir(Path("reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    if load_oidf(ns.config) is None:  # an OIDF suite file is imported by the plugin
+        try:
+            load_config(ns.config)
+        except ConfigError as exc:
+            print(f"fapi-harness: {exc}", file=sys.stderr)
+            return 2
+    return _pytest(ns, ["--target-config", str(ns.config)], out, extra)
+
+
+def cmd_import_oidf(ns: argparse.Namespace, extra: list[str]) -> int:
+    """Turn an OIDF suite configuration into target.toml (+ key files) in --out."""
     try:
-        load_config(ns.config)
+        imported = import_file(
+            ns.file,
+            ns.out,
+            ca_file=ns.ca_file,
+            redirect_uri=ns.redirect_uri,
+            client_auth=ns.client_auth,
+            sender_constraint=ns.sender_constraint,
+        )
+        load_config(imported.config_path)
     except ConfigError as exc:
         print(f"fapi-harness: {exc}", file=sys.stderr)
         return 2
-    out = ns.out or new_run_dir(Path("reports"))
-    out.mkdir(parents=True, exist_ok=True)
-    return _pytest(ns, ["--target-config", str(ns.config)], out, extra)
+    print(f"wrote {imported.config_path}")
+    print(f"variant {imported.variant.name}: {imported.variant.why}")
+    for note in imported.notes:
+        print(f"note: {note}")
+    print(f"run it with: fapi-harness run --config {imported.config_path}")
+    return 0
 
 
 def cmd_target_start(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -298,6 +323,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _workers_option(run)
     run.set_defaults(func=cmd_run)
+    imp = sub.add_parser(
+        "import-oidf", help="turn an OpenID Foundation suite configuration into target.toml"
+    )
+    imp.add_argument("file", type=Path, help="the OIDF suite's JSON configuration")
+    imp.add_argument("--out", type=Path, required=True, help="folder for target.toml and keys")
+    imp.add_argument("--ca-file", type=Path, help="PEM bundle that signs the server certificate")
+    imp.add_argument("--redirect-uri", help="the clients' registered redirect URI")
+    imp.add_argument(
+        "--client-auth",
+        choices=["private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"],
+        help="client authentication (default: derived from discovery and the client keys)",
+    )
+    imp.add_argument(
+        "--sender-constraint",
+        choices=["dpop", "mtls"],
+        help="sender constraint (default: derived from discovery and the certificates)",
+    )
+    imp.set_defaults(func=cmd_import_oidf)
     listing = sub.add_parser("list", help="list the plan's tests and their clauses (dry run)")
     _selection_options(listing)
     listing.add_argument("-v", "--verbose", action="store_true", help="with each test's summary")

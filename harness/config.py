@@ -87,6 +87,11 @@ class VariantConfig(_Model):
     name: str = Field(min_length=1)
     client: str = Field(description="client_id of the main client")
     client2: str = Field(description="client_id of the second client (cross-client tests)")
+    why: str | None = Field(
+        default=None,
+        description="Why this variant: written by variant detection (fapi-harness import-oidf) "
+        "and shown in the report.",
+    )
 
 
 class ResourceConfig(_Model):
@@ -158,6 +163,13 @@ class LoginPage(_Model):
     actions: tuple[LoginAction, ...]
     deny: tuple[LoginAction, ...] = Field(
         default=(), description="Actions that refuse or cancel on this page (user-rejects tests)."
+    )
+    visit: int | None = Field(
+        default=None,
+        ge=1,
+        description="Take these steps only on the Nth visit (1 = first) to a page matching url "
+        "within one authorization; default: every visit. Lets steps share a URL, e.g. login on "
+        "the first visit to /interaction/* and consent on the second.",
     )
 
 

@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import pickle
+import tempfile
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from harness.expected import ExpectationOutcome, ExpectedResults
 from harness.flows import Client, Discovery, TargetContext, discover, fetch_jwks
 from harness.guard import Guard, TimeLimit  # run guards (issue 9)
 from harness.net import HttpClient, Timeouts, TransportFailure
+from harness.oidf import load_oidf, resolve_config
 from harness.report import write_run
 from harness.results import RunResults, TestResult
 from harness.targets.reference import ReferenceTarget, TargetStartError, start_reference_target
@@ -243,6 +245,15 @@ def pytest_configure(config: pytest.Config) -> None:
             reference = start_reference_target()
             config_path = reference.config_path
         assert config_path is not None
+        import_notes: list[str] = []
+        if handed is None and load_oidf(config_path) is not None:  # an OIDF suite file
+            report_dir: Path | None = config.getoption("--report-dir")
+            workdir = (
+                report_dir / "imported-config"
+                if report_dir is not None
+                else Path(tempfile.mkdtemp(prefix="fapi-harness-oidf-"))
+            )
+            config_path, import_notes = resolve_config(config_path, workdir)
         target = load_config(config_path)
         expected_path: Path | None = config.getoption("--expected")
         expected = ExpectedResults.load(expected_path) if expected_path is not None else None
@@ -277,6 +288,12 @@ def pytest_configure(config: pytest.Config) -> None:
         ),
     )
     config.stash[SESSION].run.variants = [v.name for v in _selected_variants(config)]
+    config.stash[SESSION].run.notices.extend(
+        [
+            *import_notes,
+            *(f"variant {v.name}: {v.why}" for v in _selected_variants(config) if v.why),
+        ]
+    )
     if not _is_worker(config):
         config.pluginmanager.register(ResultSink(config.stash[SESSION].run), "fapi-harness-results")
     # --- run guards (issue 9, harness/guard.py) ---
