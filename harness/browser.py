@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import importlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from playwright.sync_api import Browser as PwBrowser
@@ -72,6 +73,28 @@ def _redirect_target(request: Request) -> str:
     response = previous.response() if previous is not None else None
     location = response.header_value("location") if response is not None else None
     return urljoin(previous.url, location) if previous is not None and location else request.url
+
+
+def _describe(action: LoginAction) -> str:
+    """An action as a user wrote it, for error messages (never the value: it may be secret)."""
+    where = f" in frame {action.frame}" if action.frame else ""
+    if action.fill is not None:
+        return f"fill {action.fill}{where}"
+    return f"click {action.click}{where}"
+
+
+def login_hook(spec: str) -> Callable[[Page], None]:
+    """The function named ``module:function`` (a login step's ``hook``); it is called with the
+    Playwright page and does what declarative steps cannot (a custom widget, a CAPTCHA bypass
+    of a test deployment, a one-time code from your own service)."""
+    module_name, _, function_name = spec.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"login hook {spec}: cannot load it: {exc}") from exc
+    if not callable(function):
+        raise ValueError(f"login hook {spec}: not a function")
+    return cast(Callable[[Page], None], function)
 
 
 def _chromium_args(loopback_only: bool) -> list[str]:
@@ -260,8 +283,29 @@ class Browser:
                 actions = step.deny if deny_on == step.name else step.actions
                 if deny_on == step.name and not actions:
                     raise LoginFailed(f"the {step.name} step declares no deny actions", page.url)
-                for action in actions:
-                    self._act(page, action)
+                for n, action in enumerate(actions, 1):
+                    try:
+                        self._act(page, action)
+                    except PlaywrightError as exc:
+                        self._screenshot(page, f"{label}: {step.name}: action {n} failed")
+                        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                        raise LoginFailed(
+                            f"login step {step.name!r}, action {n} ({_describe(action)}) "
+                            f"failed: {first_line}",
+                            page.url,
+                        ) from exc
+                if step.hook is not None and deny_on != step.name:
+                    try:
+                        hook = login_hook(step.hook)
+                    except ValueError as exc:
+                        raise LoginFailed(str(exc), page.url) from exc
+                    try:
+                        hook(page)
+                    except PlaywrightError as exc:
+                        self._screenshot(page, f"{label}: {step.name}: hook failed")
+                        raise LoginFailed(
+                            f"login step {step.name!r}, hook {step.hook} failed: {exc}", page.url
+                        ) from exc
                 self._wait_for_next(page, before, callbacks)
             if not callbacks:
                 raise LoginFailed(

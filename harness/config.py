@@ -164,6 +164,12 @@ class LoginPage(_Model):
     deny: tuple[LoginAction, ...] = Field(
         default=(), description="Actions that refuse or cancel on this page (user-rejects tests)."
     )
+    hook: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="A Python function 'module:function' called with the Playwright page after "
+        "the actions, for logins that steps cannot express (the module must be importable).",
+    )
     visit: int | None = Field(
         default=None,
         ge=1,

@@ -1,0 +1,106 @@
+"""Login steps in a real browser against small local pages: per-visit matching, a Python hook,
+and a failed step that stops with a screenshot, the URL and the step."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from playwright.sync_api import Page
+
+from harness.browser import Browser, LoginFailed
+from harness.config import LoginAction, LoginPage
+from harness.evidence import Recorder, Screenshot, recording
+
+# Two pages at the same path: only the visit tells them apart (as with oidc-provider's
+# /interaction/<uid> for login and consent when no selector is declared).
+FIRST = b"""<html><body><form action="/page" method="get">
+<input id="user" name="user"><input type="hidden" name="n" value="2">
+<button id="go" type="submit">Next</button></form></body></html>"""
+SECOND = b"""<html><body><form action="/cb" method="get">
+<input type="hidden" name="code" value="abc"><button id="ok" type="submit">Allow</button>
+</form></body></html>"""
+
+
+class _Pages(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = SECOND if "n=2" in self.path else FIRST
+        if self.path.startswith("/cb"):
+            body = b"<html>done</html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = Browser(loopback_only=True, step_timeout_s=3)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+def click_allow(page: Page) -> None:
+    """A login hook (used as 'tests.test_login_steps:click_allow')."""
+    page.locator("#ok").click()
+
+
+LOGIN = LoginPage(
+    name="login",
+    url="*/page",
+    visit=1,
+    actions=(LoginAction(fill="#user", value="alice"), LoginAction(click="#go")),
+)
+CONSENT = LoginPage(name="consent", url="*/page", visit=2, actions=(LoginAction(click="#ok"),))
+
+
+def test_steps_sharing_a_url_are_told_apart_by_visit(site: str, browser: Browser) -> None:
+    result = browser.authorize(f"{site}/page", f"{site}/cb", (CONSENT, LOGIN))
+    assert result.kind == "callback" and result.params == {"code": "abc"}
+    assert result.pages == ("login", "consent")
+
+
+def test_a_hook_does_what_steps_cannot(site: str, browser: Browser) -> None:
+    hooked = LoginPage(
+        name="consent", url="*/page", visit=2, actions=(), hook="tests.test_login_steps:click_allow"
+    )
+    result = browser.authorize(f"{site}/page", f"{site}/cb", (LOGIN, hooked))
+    assert result.params == {"code": "abc"} and result.pages == ("login", "consent")
+
+
+def test_a_failed_step_stops_with_screenshot_url_and_step(site: str, browser: Browser) -> None:
+    broken = LoginPage(
+        name="login", url="*/page", visit=1, actions=(LoginAction(fill="#nope", value="x"),)
+    )
+    recorder = Recorder()
+    with recording(recorder), pytest.raises(LoginFailed) as failed:
+        browser.authorize(f"{site}/page", f"{site}/cb", (broken, CONSENT))
+    message = str(failed.value)
+    assert "login step 'login', action 1 (fill #nope) failed" in message
+    assert f"(at {site}/page)" in message
+    shots = [e.label for e in recorder.items if isinstance(e, Screenshot)]
+    assert shots[-1] == "login: login: action 1 failed"
+
+
+def test_an_unknown_hook_is_a_login_failure_naming_it(site: str, browser: Browser) -> None:
+    hooked = LoginPage(name="consent", url="*/page", visit=2, actions=(), hook="nowhere:fn")
+    with pytest.raises(LoginFailed, match="login hook nowhere:fn: cannot load it"):
+        browser.authorize(f"{site}/page", f"{site}/cb", (LOGIN, hooked))
