@@ -14,8 +14,9 @@ import contextvars
 import hashlib
 import json
 import re
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -510,3 +511,20 @@ def record(item: Evidence) -> None:
     recorder = _current.get()
     if recorder is not None:
         recorder.add(item)
+
+
+def _print_to_stderr(message: str) -> None:
+    print(f"\nfapi-harness: {message}", file=sys.stderr, flush=True)
+
+
+_announcer: list[Callable[[str], None]] = [_print_to_stderr]
+
+
+def set_announcer(announcer: Callable[[str], None]) -> None:
+    """Where ``announce`` writes (the pytest plugin writes past pytest's output capture)."""
+    _announcer[0] = announcer
+
+
+def announce(message: str) -> None:
+    """Tell the person watching the run something now (a long wait and what it is for)."""
+    _announcer[0](message)

@@ -18,9 +18,10 @@ import itertools
 import json
 import os
 import pickle
+import sys
 import tempfile
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,6 +38,7 @@ from harness.evidence import (
     Redactor,
     ServerEvent,
     recording,
+    set_announcer,
     set_recorder,
 )
 from harness.expected import ExpectationOutcome, ExpectedResults
@@ -215,7 +217,24 @@ class HarnessSession:
             self.reference.stop()
 
 
+def _announcer(config: pytest.Config) -> Callable[[str], None]:
+    """Write a message to the terminal now, past pytest's output capture; in a parallel run each
+    worker writes to the terminal it inherited, naming itself."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    prefix = f"[{worker}] " if worker else ""
+
+    def say(message: str) -> None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        context = capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+        with context:
+            sys.stderr.write(f"\nfapi-harness: {prefix}{message}\n")
+            sys.stderr.flush()
+
+    return say
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    set_announcer(_announcer(config))
     config.addinivalue_line(
         "markers", "requirement(*ids): the catalogue requirements this test covers"
     )

@@ -297,3 +297,35 @@ def test_variant_selects_and_an_unknown_variant_is_a_usage_error(tmp_path: Path)
     wrong = _run_suite(tmp_path, VARIANTS, "--variant", "nope")
     assert wrong.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--variant: no variant named nope" in wrong.stderr + wrong.stdout
+
+
+def test_long_waits_are_announced_live_also_from_workers(tmp_path: Path) -> None:
+    """A wait for an expiry says what it waits for while it waits: past pytest's capture, and in
+    a parallel run from the worker, named."""
+    (tmp_path / "test_wait.py").write_text(
+        "import time\nfrom harness import flows\n\n\n"
+        "def test_wait():\n    flows.wait_until(time.time() + 1.6, 'the test clock')\n"
+    )
+    for workers, expected in (
+        ("0", "fapi-harness: waiting 2 s"),
+        ("2", "fapi-harness: [gw0] waiting 2 s"),
+    ):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "test_wait.py",
+                "-n",
+                workers,
+                "-p",
+                "no:cacheprovider",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"{expected} for the test clock" in proc.stdout + proc.stderr

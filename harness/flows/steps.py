@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from harness.evidence import (
     Exchange,
     Note,
     Recorder,
+    announce,
     current_tag,
     decode_jwt_parts,
     record,
@@ -452,7 +452,7 @@ def wait_until(ready_at: float, why: str) -> None:
     began = time.time()
     left = max(0.0, ready_at - began)
     if left > 1:
-        print(f"\nfapi-harness: waiting {left:.0f} s for {why}", file=sys.stderr, flush=True)
+        announce(f"waiting {left:.0f} s for {why}")
     time.sleep(left)
     record(Note("wait", f"waited {left:.0f} s more for {why}", began, left))
 
