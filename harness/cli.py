@@ -100,8 +100,9 @@ def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: li
         *(a for prefix in ns.clause or [] for a in ("--clause", prefix)),
         "--report-dir",
         str(out),
-        "-p",
-        "no:cacheprovider",
+        # pytest's cache (for --lf, --ff, --sw) next to the run folders, not in the package
+        "-o",
+        f"cache_dir={out.resolve().parent / '.pytest_cache'}",
         # pytest-xdist: N worker processes, each with its own browser; 1 runs in this process.
         "-n",
         str(workers if workers > 1 else 0),

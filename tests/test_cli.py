@@ -40,9 +40,11 @@ def test_detached_target_run_against_its_config_and_stop(tmp_path: Path) -> None
             "PKCE-4.4.1",
             "--workers",
             "1",
+            "--lf",  # pytest's own options work; its cache sits next to the run folders
             cwd=tmp_path,
         )
         assert narrowed.returncode == 0, narrowed.stdout[-2000:]
+        assert (tmp_path / ".pytest_cache").is_dir()
         doc = json.loads((tmp_path / "out2" / "results.json").read_text())
         names = {t["name"].split("[")[0] for t in doc["tests"]}
         assert names and all(t["id"].startswith("suites/fapi2_sp/pkce/") for t in doc["tests"])
