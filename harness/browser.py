@@ -20,8 +20,16 @@ from typing import Literal, cast
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from playwright.sync_api import Browser as PwBrowser
+from playwright.sync_api import (
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    Route,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Playwright, Request, Response, Route, sync_playwright
 
 from harness.config import LoginAction, LoginPage
 from harness.evidence import TEST_HEADER, Note, Screenshot, current_tag, record
@@ -141,13 +149,16 @@ class Browser:
         headless: bool = True,
         loopback_only: bool = False,
         step_timeout_s: float = 15.0,
+        reuse_session: bool = False,
     ) -> None:
         self.executable = executable
         self.headless = headless
         self.loopback_only = loopback_only
         self.step_timeout_s = step_timeout_s
+        self.reuse_session = reuse_session
         self._playwright: Playwright | None = None
         self._browser: PwBrowser | None = None
+        self._shared: BrowserContext | None = None
 
     def _launch(self) -> PwBrowser:
         if self._browser is None:
@@ -166,6 +177,7 @@ class Browser:
 
     def close(self) -> None:
         """Close the browser and Playwright (safe to call twice)."""
+        self._shared = None
         if self._browser is not None:
             with contextlib.suppress(PlaywrightError):
                 self._browser.close()
@@ -174,17 +186,33 @@ class Browser:
             self._playwright.stop()
             self._playwright = None
 
-    @contextlib.contextmanager
-    def page(self) -> Iterator[Page]:
-        """A page in a fresh context of this browser (closed after the block)."""
-        tag = current_tag()
-        context = self._launch().new_context(
-            ignore_https_errors=True, extra_http_headers={TEST_HEADER: tag} if tag else None
-        )
+    def _new_context(self) -> BrowserContext:
+        context = self._launch().new_context(ignore_https_errors=True)
         context.set_default_timeout(self.step_timeout_s * 1000)
+        if self.loopback_only:
+            context.route("**/*", self._guard)
+        return context
+
+    @contextlib.contextmanager
+    def page(self, *, shared: bool = False) -> Iterator[Page]:
+        """A page in a fresh context of this browser (closed after the block), or, with
+        ``shared``, in the one context this browser keeps for set-up flows: its cookies (the
+        user's login session and consent at the server) carry over from one set-up to the next."""
+        tag = current_tag()
+        headers = {TEST_HEADER: tag} if tag else {}
+        if shared:
+            if self._shared is None:
+                self._shared = self._new_context()
+            self._shared.set_extra_http_headers(headers)
+            page = self._shared.new_page()
+            try:
+                yield page
+            finally:
+                page.close()
+            return
+        context = self._new_context()
+        context.set_extra_http_headers(headers)
         try:
-            if self.loopback_only:
-                context.route("**/*", self._guard)
             yield context.new_page()
         finally:
             context.close()
@@ -200,11 +228,17 @@ class Browser:
             route.abort("blockedbyclient")
 
     def authorize(
-        self, url: str, redirect_uri: str, pages: tuple[LoginPage, ...], *, label: str = "login"
+        self,
+        url: str,
+        redirect_uri: str,
+        pages: tuple[LoginPage, ...],
+        *,
+        label: str = "login",
+        setup: bool = False,
     ) -> AuthorizationResponse:
         """Open ``url`` and log in until the browser goes to ``redirect_uri``; anything else is a
         failed login (``LoginFailed``)."""
-        result = self.attempt(url, redirect_uri, pages, label=label)
+        result = self.attempt(url, redirect_uri, pages, label=label, setup=setup)
         if result.kind != "callback":
             raise LoginFailed(f"the login ended on a page, not at {redirect_uri}", result.url)
         return result
@@ -217,17 +251,24 @@ class Browser:
         *,
         deny_on: str | None = None,
         label: str = "login",
+        setup: bool = False,
     ) -> AuthorizationResponse:
         """Open ``url`` and act on each recognised page (on the page named ``deny_on``, take its
         deny actions instead) until the browser goes to ``redirect_uri`` (or any of several) or
         stops on a page that no step matches. Every page acted on, and the last one, is kept as a
-        screenshot."""
+        screenshot. ``setup``: the authorization only serves to reach another test's subject, so
+        with ``reuse_session`` it runs in the shared context, where the server usually remembers
+        the login and consent and redirects at once."""
         began = time.time()
+        shared = setup and self.reuse_session
         try:
-            return self._attempt(url, redirect_uri, pages, deny_on=deny_on, label=label)
+            return self._attempt(
+                url, redirect_uri, pages, deny_on=deny_on, label=label, shared=shared
+            )
         finally:
             spent = time.time() - began
-            record(Note("browser", f"{label}: {spent:.2f} s in the browser", began, spent))
+            how = " (set-up, shared login session)" if shared else ""
+            record(Note("browser", f"{label}: {spent:.2f} s in the browser{how}", began, spent))
 
     def _attempt(
         self,
@@ -237,10 +278,11 @@ class Browser:
         *,
         deny_on: str | None,
         label: str,
+        shared: bool = False,
     ) -> AuthorizationResponse:
         targets = (redirect_uri,) if isinstance(redirect_uri, str) else redirect_uri
         bases = {_base(t) for t in targets}
-        with self.page() as page:
+        with self.page(shared=shared) as page:
             callbacks: list[Request] = []
             statuses: list[int] = []
 

@@ -191,6 +191,13 @@ class BrowserConfig(_Model):
         default=False, description="Refuse every request that does not go to 127.0.0.1/localhost."
     )
     login: tuple[LoginPage, ...] = Field(min_length=1)
+    reuse_session: bool = Field(
+        default=True,
+        description="Set-up flows (a code or tokens needed by a test about something else) share "
+        "one browser context per worker, so the server's login session and consent carry over "
+        "and most set-ups skip the pages. Tests about the authorization itself always use a "
+        "fresh context. Turn off if the target misbehaves with a remembered session.",
+    )
 
 
 class TimeoutConfig(_Model):

@@ -304,6 +304,7 @@ def pytest_configure(config: pytest.Config) -> None:
             headless=target.browser.headless,
             loopback_only=target.browser.loopback_only,
             step_timeout_s=target.timeouts.browser_step,
+            reuse_session=target.browser.reuse_session,
         ),
     )
     config.stash[SESSION].run.variants = [v.name for v in _selected_variants(config)]

@@ -349,6 +349,7 @@ def obtain_tokens(
         authorization_url(discovery, client.client_id, str(body["request_uri"])),
         client.config.redirect_uri,
         login,
+        setup=True,
     )
     code = callback.params.get("code")
     if not code or callback.params.get("state") != state:
@@ -409,12 +410,14 @@ def attempt_authorization(
     front_client_id: str | None = None,
     extra_query: str = "",
     proof: dict[str, Any] | None = None,
+    setup: bool = False,
 ) -> Attempt:
     """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
     ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
     context, logging in (or taking the deny branch on the page named ``deny_on``).
     ``extra_query`` is appended to the authorization URL (parameters sent outside PAR);
-    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``)."""
+    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``); ``setup``: the
+    authorization only serves to reach the test's subject (see ``Browser.attempt``)."""
     par = push_authorization_request(client, target.discovery, params, dpop=dpop, proof=proof)
     body = par.json()
     if (
@@ -431,6 +434,7 @@ def attempt_authorization(
         redirect_uri or client.config.redirect_uri,
         target.config.browser.login,
         deny_on=deny_on,
+        setup=setup,
     )
     return Attempt(par, front)
 
@@ -464,7 +468,7 @@ def obtain_code(
     PKCE pair its redemption needs; ``NotTestable`` if no code came back."""
     pkce = jose.pkce_s256()
     params = authorization_params(client, pkce, new_state(), None)
-    attempt = attempt_authorization(client, target, params, dpop=dpop)
+    attempt = attempt_authorization(client, target, params, dpop=dpop, setup=True)
     return require_callback(attempt, "the authorization").params["code"], pkce
 
 

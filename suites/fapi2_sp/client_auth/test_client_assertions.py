@@ -74,7 +74,7 @@ def _at_par_and_token(
     par = flows.push_authorization_request(
         client, target.discovery, {**params, **(extra or {})}, dpop=dpop, assertion=assertion
     )
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization with a good assertion")
     token = flows.redeem_code(
         client,
@@ -233,6 +233,7 @@ def test_assertion_nbf_8s_in_future_accepted(
         flows.authorization_url(target.discovery, client.client_id, par.json()["request_uri"]),
         client.config.redirect_uri,
         target.config.browser.login,
+        setup=True,
     )
     code = flows.require_callback(flows.Attempt(par, front), "the authorization").params["code"]
     token = flows.redeem_code(
@@ -318,7 +319,7 @@ def test_assertion_aud_array_refused(
     par = flows.push_authorization_request(
         client, target.discovery, params, dpop=dpop, assertion=array_aud
     )
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization with a good assertion")
     current.append(next(audiences))
     token = flows.redeem_code(
@@ -454,6 +455,7 @@ def test_assertion_replay_refused(
         flows.authorization_url(target.discovery, client.client_id, first.json()["request_uri"]),
         client.config.redirect_uri,
         target.config.browser.login,
+        setup=True,
     )
     code = flows.require_callback(flows.Attempt(first, front), "the authorization").params["code"]
     token = flows.redeem_code(
@@ -510,7 +512,7 @@ def test_token_request_with_client_id_only_refused(
     dpop = DpopSession() if client.uses_dpop else None
     pkce = jose.pkce_s256()
     params = flows.authorization_params(client, pkce, flows.new_state(), None)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization")
     token = flows.redeem_code(
         client,

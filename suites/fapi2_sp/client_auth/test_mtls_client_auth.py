@@ -55,7 +55,7 @@ def _at_par_and_token(
     par = _sent(
         lambda: flows.push_authorization_request(impostor, target.discovery, params, dpop=dpop)
     )
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization with the client's certificate")
     token = _sent(
         lambda: flows.redeem_code(

@@ -76,7 +76,11 @@ def test_request_uri_replayed_after_use(
     dpop = DpopSession() if client.uses_dpop else None
     state = flows.new_state()
     first = flows.attempt_authorization(
-        client, target, flows.authorization_params(client, jose.pkce_s256(), state, None), dpop=dpop
+        client,
+        target,
+        flows.authorization_params(client, jose.pkce_s256(), state, None),
+        dpop=dpop,
+        setup=True,
     )
     flows.require_callback(first, "the first authorization")
     replay = target.browser.attempt(

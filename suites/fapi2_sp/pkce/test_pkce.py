@@ -63,7 +63,7 @@ def test_plain_code_challenge_refused(target: TargetContext, client: Client, jud
 
 def _code(target: TargetContext, client: Client, dpop: DpopSession | None) -> str:
     params = flows.authorization_params(client, jose.pkce_s256(), flows.new_state(), None)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     return flows.require_callback(attempt, "the authorization").params["code"]
 
 

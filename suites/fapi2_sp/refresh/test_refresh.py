@@ -241,7 +241,7 @@ def test_refresh_refused_after_code_reuse(
     dpop = DpopSession() if client.uses_dpop else None
     pkce = jose.pkce_s256()
     params = flows.authorization_params(client, pkce, flows.new_state(), None)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
     first = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
     flows.require_success(first, 200, "the first redemption")

@@ -42,7 +42,7 @@ def test_dpop_proof_iat_within_clock_skew_accepted(
     _require_dpop(client, variant)
     dpop, pkce = DpopSession(), jose.pkce_s256()
     attempt = flows.attempt_authorization(
-        client, target, _params(client, pkce), dpop=dpop, proof=_claims(iat=skew)
+        client, target, _params(client, pkce), dpop=dpop, proof=_claims(iat=skew), setup=True
     )
     judge.must(checks.expect_par_created(attempt.par, req="FAPI2SP-5.3.2.1-13a"), stop=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
@@ -62,7 +62,7 @@ def test_dpop_proof_with_nbf_and_exp_accepted(
     _require_dpop(client, variant)
     dpop, pkce = DpopSession(), jose.pkce_s256()
     attempt = flows.attempt_authorization(
-        client, target, _params(client, pkce), dpop=dpop, proof=_claims(nbf=0, exp=300)
+        client, target, _params(client, pkce), dpop=dpop, proof=_claims(nbf=0, exp=300), setup=True
     )
     judge.must(checks.expect_par_created(attempt.par, req="FAPI2SP-5.3.2.1-13a"), stop=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
@@ -82,7 +82,9 @@ def test_token_proof_from_another_key_than_par_refused(
     endpoint refuses it: HTTP 400 with invalid_request, invalid_grant or invalid_dpop_proof."""
     _require_dpop(client, variant)
     key_a, pkce = DpopSession(), jose.pkce_s256()
-    attempt = flows.attempt_authorization(client, target, _params(client, pkce), dpop=key_a)
+    attempt = flows.attempt_authorization(
+        client, target, _params(client, pkce), dpop=key_a, setup=True
+    )
     code = flows.require_callback(attempt, "the authorization with key A").params["code"]
     key_b = DpopSession(nonce=key_a.nonce)
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=key_b)
@@ -122,7 +124,9 @@ def test_token_proof_not_matching_dpop_jkt_refused(
     refuses it: HTTP 400 with invalid_request, invalid_grant or invalid_dpop_proof."""
     _require_dpop(client, variant)
     key_a, key_b, pkce = DpopSession(), DpopSession(), jose.pkce_s256()
-    attempt = flows.attempt_authorization(client, target, _params(client, pkce, dpop_jkt=key_a.jkt))
+    attempt = flows.attempt_authorization(
+        client, target, _params(client, pkce, dpop_jkt=key_a.jkt), setup=True
+    )
     code = flows.require_callback(attempt, "the authorization bound to key A").params["code"]
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=key_b)
     judge.must(checks.expect_oauth_error(token, TOKEN_REFUSALS, statuses=(400,), req="DPOP-10-1"))
@@ -138,7 +142,7 @@ def test_dpop_jkt_with_matching_proofs_succeeds(
     _require_dpop(client, variant)
     dpop, pkce = DpopSession(), jose.pkce_s256()
     attempt = flows.attempt_authorization(
-        client, target, _params(client, pkce, dpop_jkt=dpop.jkt), dpop=dpop
+        client, target, _params(client, pkce, dpop_jkt=dpop.jkt), dpop=dpop, setup=True
     )
     judge.must(checks.expect_par_created(attempt.par, req="DPOP-10.1-1"), stop=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
@@ -200,7 +204,9 @@ def test_token_request_without_dpop_proof_refused(
     400 with invalid_request, invalid_grant or invalid_dpop_proof, never a bearer token."""
     _require_dpop(client, variant)
     dpop, pkce = DpopSession(), jose.pkce_s256()
-    attempt = flows.attempt_authorization(client, target, _params(client, pkce), dpop=dpop)
+    attempt = flows.attempt_authorization(
+        client, target, _params(client, pkce), dpop=dpop, setup=True
+    )
     code = flows.require_callback(attempt, "the authorization").params["code"]
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier)
     judge.must(

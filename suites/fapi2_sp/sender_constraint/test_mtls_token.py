@@ -27,7 +27,7 @@ def test_token_request_without_certificate_refused(
         pytest.skip(f"not applicable: variant {variant.name} binds tokens with DPoP, not mTLS")
     pkce = jose.pkce_s256()
     params = flows.authorization_params(client, pkce, flows.new_state(), None)
-    attempt = flows.attempt_authorization(client, target, params)
+    attempt = flows.attempt_authorization(client, target, params, setup=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
     without_cert = dataclasses.replace(client, http=target.anonymous_http)
     try:

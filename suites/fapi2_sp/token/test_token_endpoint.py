@@ -63,7 +63,7 @@ def test_client_id_of_another_client_refused(
     dpop = DpopSession() if client.uses_dpop else None
     pkce = jose.pkce_s256()
     params = flows.authorization_params(client, pkce, flows.new_state(), None)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
     impostor = dataclasses.replace(client2, http=client.http)
     key = client.assertion_key
