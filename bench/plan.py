@@ -1,6 +1,7 @@
 """How fast the plan runs against the embedded reference target: the benchmark of issue 11.
 
-    python bench/plan.py [--runs N] [--variant NAME | --variant all] [--workers N] [--out FILE]
+    python bench/plan.py [--runs N] [--variant NAME | all] [--plan NAME | all] [--workers N]
+                         [--out FILE]
 
 Each run is two runs of ``fapi-harness demo``: the whole plan, and the plan without the tests
 that wait for an expiry the spec mandates (``-m "not slow"``). For each it measures the wall
@@ -124,12 +125,14 @@ def why_slow(test: dict[str, Any]) -> str:
     return "; ".join(parts) + (f" ({waits[0]})" if waits else "")
 
 
-def one_run(variant: str, workers: int, extra: list[str]) -> dict[str, Any]:
+def one_run(variant: str, workers: int, extra: list[str], plan: str = "fapi2_sp") -> dict[str, Any]:
     """One ``fapi-harness demo`` run: wall time, peak memory, per-module time, overhead."""
     with tempfile.TemporaryDirectory(prefix="fapi-bench-") as tmp:
         out = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "harness.cli", "demo", "--out", str(out)]
         cmd += ["--workers", str(workers), "-q", *extra]
+        if plan != "all":
+            cmd += ["--plan", plan]
         if variant != "all":
             cmd += ["--variant", variant]
         begin = time.monotonic()
@@ -178,12 +181,18 @@ def main() -> None:
         help=f"the variant to run, or 'all' (default {DEFAULT_VARIANT})",
     )
     parser.add_argument("--workers", type=int, default=4, help="parallel workers (default 4)")
+    parser.add_argument(
+        "--plan",
+        default="fapi2_sp",
+        help="the plan (or area) to run, or 'all' (default fapi2_sp: the Security Profile plan "
+        "the goals of issue 11 are set for)",
+    )
     parser.add_argument("--out", type=Path, help="write the JSON here")
     ns = parser.parse_args()
     runs = []
     for n in range(ns.runs):
-        full = one_run(ns.variant, ns.workers, [])
-        quick = one_run(ns.variant, ns.workers, ["-m", "not slow"])
+        full = one_run(ns.variant, ns.workers, [], ns.plan)
+        quick = one_run(ns.variant, ns.workers, ["-m", "not slow"], ns.plan)
         print(
             f"run {n + 1}: {full['wall_s']} s whole plan, {quick['wall_s']} s without the waits, "
             f"overhead {full['overhead_share']:.0%}, peak {full['peak_rss_mib']} MiB",
@@ -200,6 +209,7 @@ def main() -> None:
     )
     summary = {
         "variant": ns.variant,
+        "plan": ns.plan,
         "identical_verdicts": not unstable,
         "unstable_tests": unstable,
         "workers": ns.workers,
