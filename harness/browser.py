@@ -311,8 +311,8 @@ class Browser:
                 here = page.url.split("?", 1)[0]
                 for glob in {p.url for p in pages if fnmatch.fnmatch(here, p.url)}:
                     visits[glob] = visits.get(glob, 0) + 1
-                step = self._match(page, pages, visits)
                 status = statuses[-1] if statuses else None
+                step = self._match(page, pages, visits, patient=status is None or status < 400)
                 if step is None:
                     kind: Literal["error_page", "stuck"] = (
                         "error_page" if status is not None and status >= 400 else "stuck"
@@ -324,7 +324,11 @@ class Browser:
                 before = page.url
                 actions = step.deny if deny_on == step.name else step.actions
                 if deny_on == step.name and not actions:
-                    raise LoginFailed(f"the {step.name} step declares no deny actions", page.url)
+                    raise LoginFailed(
+                        f"the {step.name} step declares no deny actions (browser.login "
+                        f"{step.name!r}: deny), which the user-rejects tests need",
+                        page.url,
+                    )
                 for n, action in enumerate(actions, 1):
                     try:
                         self._act(page, action)
@@ -365,18 +369,43 @@ class Browser:
                 tuple(visited),
             )
 
-    @staticmethod
     def _match(
-        page: Page, pages: tuple[LoginPage, ...], visits: dict[str, int]
+        self, page: Page, pages: tuple[LoginPage, ...], visits: dict[str, int], *, patient: bool
     ) -> LoginPage | None:
-        for candidate in pages:
-            if not fnmatch.fnmatch(page.url.split("?", 1)[0], candidate.url):
-                continue
-            if candidate.visit is not None and visits.get(candidate.url) != candidate.visit:
-                continue
-            if candidate.when is None or page.locator(candidate.when).count() > 0:
-                return candidate
+        """The first login page whose URL glob (and visit) fits and whose ``when`` selector, or
+        if none is declared the element of its first action, is on the page: a step only matches
+        a page it can act on, so a page the server skips (a remembered login) is passed over.
+        Waits up to a browser step for the element to appear (pages that render late), unless
+        the page is an HTTP error."""
+        here = page.url.split("?", 1)[0]
+        candidates = [
+            c
+            for c in pages
+            if fnmatch.fnmatch(here, c.url) and (c.visit is None or visits.get(c.url) == c.visit)
+        ]
+        deadline = time.monotonic() + (self.step_timeout_s if patient else 0)
+        while candidates:
+            for candidate in candidates:
+                if self._present(page, candidate):
+                    return candidate
+            if time.monotonic() >= deadline:
+                break
+            page.wait_for_timeout(50)
         return None
+
+    @staticmethod
+    def _present(page: Page, step: LoginPage) -> bool:
+        if step.when is not None:
+            return page.locator(step.when).count() > 0
+        if not step.actions:
+            return True  # a hook-only step: its URL is all there is to match
+        first = step.actions[0]
+        scope = page.frame_locator(first.frame) if first.frame else page
+        selector = first.fill if first.fill is not None else first.click
+        try:
+            return scope.locator(str(selector)).count() > 0
+        except PlaywrightError:  # the frame is not there (yet)
+            return False
 
     @staticmethod
     def _act(page: Page, action: LoginAction) -> None:

@@ -129,15 +129,16 @@ def _selector(how: Any, what: Any, where: str) -> str:
 
 
 def login_pages(browser: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """OIDF ``browser`` tasks as login pages. Tasks sharing a URL glob are told apart by visit
-    (the OIDF suite runs them in order); ``wait`` commands are dropped, since the harness waits
-    for every page itself, and a task left without actions (the suite's own callback check) is
-    skipped. Returns the pages and what was dropped."""
+    """OIDF ``browser`` tasks as login pages, in order. Tasks sharing a URL glob (login, then
+    consent) are told apart as the harness tells any steps apart: a step matches a page only
+    when the element of its first action is there, so a skipped page (a remembered login) is
+    passed over, as the OIDF suite's optional tasks are. ``wait`` commands are dropped, since
+    the harness waits for every page itself, and a task left without actions (the suite's own
+    callback check) is skipped. Returns the pages and what was dropped."""
     if not isinstance(browser, list) or not browser:
         raise ConfigError("browser: must be a non-empty list of {match, tasks}")
     pages: list[dict[str, Any]] = []
     dropped: list[str] = []
-    seen: dict[str, int] = {}
     for i, entry in enumerate(browser):
         tasks = entry.get("tasks") if isinstance(entry, dict) else None
         if not isinstance(tasks, list):
@@ -165,15 +166,9 @@ def login_pages(browser: Any) -> tuple[list[dict[str, Any]], list[str]]:
             if not actions:
                 dropped.append(f"{where} ({name}): no action left, skipped")
                 continue
-            glob = task["match"]
-            seen[glob] = seen.get(glob, 0) + 1
-            pages.append({"name": name, "url": glob, "actions": actions, "visit": seen[glob]})
+            pages.append({"name": name, "url": task["match"], "actions": actions})
     if not pages:
         raise ConfigError("browser: no task with a text or click command")
-    # A URL taken by one task only needs no visit number: it then matches every visit.
-    for page in pages:
-        if seen[page["url"]] == 1:
-            del page["visit"]
     return pages, dropped
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,12 @@ def test_detached_target_run_against_its_config_and_stop(tmp_path: Path) -> None
     assert started.returncode == 0, started.stderr
     try:
         assert pids_mentioning(str(tmp_path / "t")), "the detached target is not running"
+        # The target may log long after the command that started it has gone (oidc-provider
+        # prints notices on first use of some defaults): its stdout and stderr are server.log,
+        # not a pipe to that command, which would kill it with EPIPE.
+        pid = int((tmp_path / "t" / "target.pid").read_text())
+        log = str((tmp_path / "t" / "server.log").resolve())
+        assert [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in (1, 2)] == [log, log]
         run = _cli("run", "--config", "t/target.toml", "--out", "out", "-k", "happy", cwd=tmp_path)
         assert run.returncode == 0, run.stdout[-2000:]
         doc = json.loads((tmp_path / "out" / "results.json").read_text())

@@ -78,6 +78,17 @@ def test_steps_sharing_a_url_are_told_apart_by_visit(site: str, browser: Browser
     assert result.pages == ("login", "consent")
 
 
+def test_a_step_matches_only_a_page_it_can_act_on(site: str, browser: Browser) -> None:
+    """Without ``when`` or ``visit``, the element of a step's first action decides: a page the
+    server skips (a remembered login) is passed over, and the next step takes the page."""
+    login = LOGIN.model_copy(update={"visit": None})
+    consent = CONSENT.model_copy(update={"visit": None})
+    skipped = browser.authorize(f"{site}/page?n=2", f"{site}/cb", (login, consent))
+    assert skipped.pages == ("consent",) and skipped.params == {"code": "abc"}
+    both = browser.authorize(f"{site}/page", f"{site}/cb", (consent, login))
+    assert both.pages == ("login", "consent")
+
+
 def test_a_hook_does_what_steps_cannot(site: str, browser: Browser) -> None:
     hooked = LoginPage(
         name="consent", url="*/page", visit=2, actions=(), hook="tests.test_login_steps:click_allow"
@@ -88,16 +99,19 @@ def test_a_hook_does_what_steps_cannot(site: str, browser: Browser) -> None:
 
 def test_a_failed_step_stops_with_screenshot_url_and_step(site: str, browser: Browser) -> None:
     broken = LoginPage(
-        name="login", url="*/page", visit=1, actions=(LoginAction(fill="#nope", value="x"),)
+        name="login",
+        url="*/page",
+        when="#user",  # the page is recognised, but the step's second field is not there
+        actions=(LoginAction(fill="#user", value="a"), LoginAction(fill="#nope", value="x")),
     )
     recorder = Recorder()
     with recording(recorder), pytest.raises(LoginFailed) as failed:
         browser.authorize(f"{site}/page", f"{site}/cb", (broken, CONSENT))
     message = str(failed.value)
-    assert "login step 'login', action 1 (fill #nope) failed" in message
+    assert "login step 'login', action 2 (fill #nope) failed" in message
     assert f"(at {site}/page)" in message
     shots = [e.label for e in recorder.items if isinstance(e, Screenshot)]
-    assert shots[-1] == "login: login: action 1 failed"
+    assert shots[-1] == "login: login: action 2 failed"
 
 
 def test_an_unknown_hook_is_a_login_failure_naming_it(site: str, browser: Browser) -> None:

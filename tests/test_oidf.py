@@ -48,7 +48,7 @@ def test_variant_that_cannot_be_derived_names_the_field() -> None:
         detect_variant(no_binding, has_private_jwks=True, has_mtls=False)
 
 
-def test_browser_tasks_become_login_pages_told_apart_by_visit() -> None:
+def test_browser_tasks_become_login_pages_in_order() -> None:
     browser = [
         {
             "match": "https://as.example/auth*",
@@ -81,11 +81,8 @@ def test_browser_tasks_become_login_pages_told_apart_by_visit() -> None:
         }
     ]
     pages, dropped = login_pages(browser)
-    assert [(p["name"], p.get("visit")) for p in pages] == [
-        ("Login", 1),
-        ("Consent", 2),
-        ("MFA", None),  # the only task on its URL: every visit
-    ]
+    assert [p["name"] for p in pages] == ["Login", "Consent", "MFA"]
+    assert all("visit" not in p for p in pages)
     assert pages[0]["actions"] == [
         {"fill": "[name='login']", "value": "alice"},
         {"fill": "[id='pw']", "value": "secret"},
@@ -185,7 +182,7 @@ def test_oidf_happy(tmp_path: Path) -> None:
         assert imported.returncode == 0, imported.stderr
         assert "variant private_key_jwt-dpop: private_key_jwt:" in imported.stdout
         config = tomllib.loads((tmp_path / "imp" / "target.toml").read_text())
-        assert [p.get("visit") for p in config["browser"]["login"]] == [1, 2]
+        assert [p["name"] for p in config["browser"]["login"]] == ["Login", "Consent"]
         run = _cli(
             "run",
             "--config",

@@ -26,7 +26,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import tomli_w
 from cryptography import x509
@@ -303,8 +303,6 @@ class ReferenceTarget:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        if self.process.stdout:
-            self.process.stdout.close()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -315,12 +313,11 @@ class ReferenceTarget:
         self.stop()
 
 
-def _read_ready(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+def _read_ready(pipe: TextIO, timeout: float) -> dict[str, Any]:
     result: dict[str, Any] = {}
 
     def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
+        for line in pipe:
             try:
                 message = json.loads(line)
             except ValueError:
@@ -382,19 +379,28 @@ def _launch(
     if stop_with_parent:
         settings["parentPid"] = os.getpid()
     settings["mutations"] = list(mutations)
+    # The server says it is ready on a pipe of its own; its stdout and stderr go to server.log,
+    # so that it can log after the process that started it has gone (target start --detach).
+    ready_read, ready_write = os.pipe()
+    settings["readyFd"] = ready_write
     (work / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     (work / "events.jsonl").touch()
     begin = time.monotonic()
     with open(work / "server.log", "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [node, str(folder / "server.mjs"), str(work / "settings.json")],
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                [node, str(folder / "server.mjs"), str(work / "settings.json")],
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                text=True,
+                start_new_session=True,
+                pass_fds=(ready_write,),
+            )
+        finally:
+            os.close(ready_write)
+    ready_pipe = os.fdopen(ready_read, "r", encoding="utf-8")
     target = ReferenceTarget(
         workdir=work,
         issuer=settings["issuer"],
@@ -402,9 +408,10 @@ def _launch(
         config_path=work / "target.toml",
         startup_s=0.0,
     )
-    ready = _read_ready(proc, timeout)
+    ready = _read_ready(ready_pipe, timeout)
     if not ready:
-        target.stop()
+        target.stop()  # closes the pipe's other end, so the reader ends too
+        ready_pipe.close()
         log_text = (work / "server.log").read_text(encoding="utf-8", errors="replace")
         what = (
             f"exited with code {proc.returncode} before it was ready"
@@ -412,6 +419,7 @@ def _launch(
             else f"did not become ready within {timeout:.0f} s"
         )
         raise TargetStartError(f"reference target {what}; server log:\n{log_text[-4000:]}")
+    ready_pipe.close()
     target.startup_s = time.monotonic() - begin
     if stop_with_parent:
         atexit.register(target.stop)

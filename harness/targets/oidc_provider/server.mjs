@@ -4,7 +4,8 @@
 // Usage: node server.mjs <settings.json>
 // The settings file is written by harness/targets/reference.py: issuer, port, TLS file paths,
 // the static clients and the file that receives the server's error events as JSON lines.
-// Prints {"ready": true, ...} on stdout once it listens; stops on SIGTERM or SIGINT.
+// Writes {"ready": true, ...} to settings.readyFd (else stdout) once it listens; stops on SIGTERM
+// or SIGINT. stdout and stderr go to the launcher's server.log.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -210,11 +211,18 @@ if (settings.parentPid) {
 }
 
 server.listen(settings.port, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({
+  const ready = `${JSON.stringify({
     ready: true,
     issuer: settings.issuer,
     pid: process.pid,
     startup_ms: Date.now() - started,
     mutations: settings.mutations || [],
-  })}\n`);
+  })}\n`;
+  // The launcher reads this from a pipe of its own (settings.readyFd); stdout goes to the log.
+  if (typeof settings.readyFd === 'number') {
+    fs.writeSync(settings.readyFd, ready);
+    fs.closeSync(settings.readyFd);
+  } else {
+    process.stdout.write(ready);
+  }
 });
