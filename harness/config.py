@@ -8,9 +8,12 @@ file is validated. Every validation error names the field, for example
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +53,12 @@ class ClientConfig(_Model):
     sender_constraint: SenderConstraint
     redirect_uri: str
     scope: str = "openid"
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        description="The private JWKS inline (instead of jwks_file), e.g. from ${CLIENT_JWKS}.",
+    )
+    cert: str | None = Field(default=None, description="The PEM certificate inline (or cert_file).")
+    key: str | None = Field(default=None, description="The PEM private key inline (or key_file).")
     jwks_file: Path | None = Field(
         default=None, description="Private JWKS (JSON) whose first key signs client assertions."
     )
@@ -458,9 +467,67 @@ def _check_client_keys(config: TargetConfig) -> None:
             )
 
 
+_INLINE = (
+    ("jwks", "jwks_file", "jwks.json"),
+    ("cert", "cert_file", "crt"),
+    ("key", "key_file", "key"),
+)
+_inline_dir: list[Path] = []
+
+
+def _secret_file(name: str, text: str) -> Path:
+    """Write inline key material to a private folder of this process (removed at exit)."""
+    if not _inline_dir:
+        folder = Path(tempfile.mkdtemp(prefix="fapi-harness-inline-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _inline_dir.append(folder)
+    path = _inline_dir[0] / name
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def _materialize_inline(data: dict[str, Any]) -> dict[str, Any]:
+    """Inline credentials (``jwks``, ``cert``, ``key`` of a client) become private files, so
+    that the rest of the harness reads keys one way. Errors name the field."""
+    clients = data.get("clients")
+    if not isinstance(clients, list):
+        return data
+    out = []
+    for i, client in enumerate(clients):
+        if not isinstance(client, dict):
+            out.append(client)
+            continue
+        client = dict(client)
+        for inline, file_field, suffix in _INLINE:
+            if client.get(inline) is None:
+                client.pop(inline, None)
+                continue
+            where = f"clients[{i}].{inline}"
+            if client.get(file_field) is not None:
+                raise ConfigError(f"{where}: give {inline} or {file_field}, not both")
+            value = client.pop(inline)
+            if inline == "jwks":
+                if isinstance(value, str):  # a JSON string, e.g. from an environment variable
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        raise ConfigError(f"{where}: not a JSON object") from None
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{where}: must be a JWKS object")
+                text = json.dumps(value)
+            elif isinstance(value, str) and "-----BEGIN" in value:
+                text = value.strip() + "\n"
+            else:
+                raise ConfigError(f"{where}: must be PEM text (-----BEGIN ...)")
+            client[file_field] = str(_secret_file(f"client{i}.{suffix}", text))
+        out.append(client)
+    return {**data, "clients": out}
+
+
 def parse_config(data: dict[str, Any], base: Path) -> TargetConfig:
     """Validate a configuration mapping; relative paths are taken from ``base``."""
-    data = _interpolate(data, "")
+    data = _materialize_inline(_interpolate(data, ""))
     try:
         config = TargetConfig.model_validate(data)
     except ValidationError as exc:

@@ -232,3 +232,42 @@ def test_distinct_keys_without_kids_load(config_dir: Path) -> None:
         del jwk["kid"]
         _write_jwks(config_dir, name, [jwk])
     assert parse_config(minimal_config(), config_dir).client("c2").jwks_file is not None
+
+
+def test_inline_credentials_become_private_files(config_dir: Path, monkeypatch: Any) -> None:
+    """A client's JWKS (an object, or JSON text from an environment variable), certificate and
+    key may be given inline instead of as files."""
+    jwks = json.loads((config_dir / "c2.jwks.json").read_text())
+    monkeypatch.setenv("C2_JWKS", json.dumps(jwks))
+    data = minimal_config()
+    first = dict(data["clients"][0])
+    del first["jwks_file"]
+    first["jwks"] = json.loads((config_dir / "c1.jwks.json").read_text())
+    first["cert"] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    first["key"] = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
+    second = {k: v for k, v in data["clients"][1].items() if k != "jwks_file"}
+    second["jwks"] = "${C2_JWKS}"
+    config = parse_config({**data, "clients": [first, second]}, config_dir)
+    c1, c2 = config.clients
+    assert c1.jwks_file is not None and json.loads(c1.jwks_file.read_text()) == first["jwks"]
+    assert c1.jwks_file.stat().st_mode & 0o777 == 0o600
+    assert c1.key_file is not None and c1.key_file.read_text().startswith("-----BEGIN PRIVATE")
+    assert c2.jwks_file is not None and json.loads(c2.jwks_file.read_text()) == jwks
+    assert c1.jwks is None and c1.cert is None  # only the files are used from here on
+
+
+@pytest.mark.parametrize(
+    ("inline", "message"),
+    [
+        ({"jwks": "not json"}, r"clients\[0\]\.jwks: not a JSON object"),
+        ({"cert": "just text", "key": "x"}, r"clients\[0\]\.cert: must be PEM text"),
+        ({"jwks": {"keys": []}, "jwks_file": "c1.jwks.json"}, r"clients\[0\]\.jwks: give jwks or"),
+    ],
+)
+def test_inline_credential_errors_name_the_field(
+    inline: dict[str, Any], message: str, config_dir: Path
+) -> None:
+    data = minimal_config()
+    first = {k: v for k, v in data["clients"][0].items() if k != "jwks_file"} | inline
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**data, "clients": [first, data["clients"][1]]}, config_dir)
