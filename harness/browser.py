@@ -24,6 +24,8 @@ from playwright.sync_api import Page, Playwright, Request, Response, Route, sync
 
 from harness.config import LoginAction, LoginPage
 from harness.evidence import TEST_HEADER, Note, Screenshot, current_tag, record
+from harness.otp import totp
+from harness.otp import wrong_totp as wrong_totp_code
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -72,6 +74,11 @@ def _redirect_target(request: Request) -> str:
     response = previous.response() if previous is not None else None
     location = response.header_value("location") if response is not None else None
     return urljoin(previous.url, location) if previous is not None and location else request.url
+
+
+def _has_totp(step: LoginPage) -> bool:
+    """The page's actions type a one-time code (a second-factor page)."""
+    return any(action.totp is not None for action in step.actions)
 
 
 def _chromium_args(loopback_only: bool) -> list[str]:
@@ -194,14 +201,18 @@ class Browser:
         *,
         deny_on: str | None = None,
         label: str = "login",
+        wrong_totp: bool = False,
     ) -> AuthorizationResponse:
         """Open ``url`` and act on each recognised page (on the page named ``deny_on``, take its
         deny actions instead) until the browser goes to ``redirect_uri`` (or any of several) or
         stops on a page that no step matches. Every page acted on, and the last one, is kept as a
-        screenshot."""
+        screenshot. With ``wrong_totp`` every ``totp`` action types a wrong code, and a page with
+        one that comes back (the server asks again) ends the attempt as ``stuck``."""
         began = time.time()
         try:
-            return self._attempt(url, redirect_uri, pages, deny_on=deny_on, label=label)
+            return self._attempt(
+                url, redirect_uri, pages, deny_on=deny_on, label=label, wrong_totp=wrong_totp
+            )
         finally:
             spent = time.time() - began
             record(Note("browser", f"{label}: {spent:.2f} s in the browser", began, spent))
@@ -214,6 +225,7 @@ class Browser:
         *,
         deny_on: str | None,
         label: str,
+        wrong_totp: bool = False,
     ) -> AuthorizationResponse:
         targets = (redirect_uri,) if isinstance(redirect_uri, str) else redirect_uri
         bases = {_base(t) for t in targets}
@@ -250,6 +262,9 @@ class Browser:
                     )
                     self._screenshot(page, f"{label}: {kind.replace('_', ' ')} (HTTP {status})")
                     return AuthorizationResponse(kind, page.url, {}, {}, status, tuple(visited))
+                if wrong_totp and step.name in visited and _has_totp(step):
+                    self._screenshot(page, f"{label}: {step.name} asked again after a wrong code")
+                    return AuthorizationResponse("stuck", page.url, {}, {}, status, tuple(visited))
                 visited.append(step.name)
                 self._screenshot(page, f"{label}: {step.name}")
                 before = page.url
@@ -257,7 +272,7 @@ class Browser:
                 if deny_on == step.name and not actions:
                     raise LoginFailed(f"the {step.name} step declares no deny actions", page.url)
                 for action in actions:
-                    self._act(page, action)
+                    self._act(page, action, wrong_totp=wrong_totp)
                 self._wait_for_next(page, before, callbacks)
             if not callbacks:
                 raise LoginFailed(
@@ -285,9 +300,13 @@ class Browser:
         return None
 
     @staticmethod
-    def _act(page: Page, action: LoginAction) -> None:
+    def _act(page: Page, action: LoginAction, *, wrong_totp: bool = False) -> None:
         scope = page.frame_locator(action.frame) if action.frame else page
-        if action.fill is not None:
+        if action.fill is not None and action.totp is not None:
+            # The current one-time code (never the secret) is typed; see harness/otp.py.
+            code = (wrong_totp_code if wrong_totp else totp)(action.totp, time.time())
+            scope.locator(action.fill).fill(code)
+        elif action.fill is not None:
             scope.locator(action.fill).fill(action.value or "")
         elif action.click is not None:
             scope.locator(action.click).click()

@@ -409,12 +409,14 @@ def attempt_authorization(
     front_client_id: str | None = None,
     extra_query: str = "",
     proof: dict[str, Any] | None = None,
+    wrong_totp: bool = False,
 ) -> Attempt:
     """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
     ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
     context, logging in (or taking the deny branch on the page named ``deny_on``).
     ``extra_query`` is appended to the authorization URL (parameters sent outside PAR);
-    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``)."""
+    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``); ``wrong_totp``: the
+    second-factor step types a wrong one-time code (provider_policy/mfa)."""
     par = push_authorization_request(client, target.discovery, params, dpop=dpop, proof=proof)
     body = par.json()
     if (
@@ -431,6 +433,7 @@ def attempt_authorization(
         redirect_uri or client.config.redirect_uri,
         target.config.browser.login,
         deny_on=deny_on,
+        wrong_totp=wrong_totp,
     )
     return Attempt(par, front)
 
