@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from harness.config import ConfigError, parse_config, totp_secret_valid
+from harness.config import ConfigError, load_config, parse_config, totp_secret_valid
 from harness.otp import hotp, secret_bytes, totp, wrong_totp
+from harness.targets.reference import MFA_ACR, TOTP_SECRET_PLACEHOLDER, generate_material
 from tests.conftest import minimal_config
 
 # RFC 4226 Appendix D and RFC 6238 Appendix B (SHA-1): the ASCII key "12345678901234567890".
@@ -126,3 +127,20 @@ def test_second_factor_errors_name_the_field(
 def test_empty_mfa_acr_is_named(config_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"policy\.mfa_acr"):
         parse_config(minimal_config(policy={"mfa_acr": ""}), config_dir)
+
+
+def test_reference_target_material_carries_the_mfa_policy(tmp_path: Path) -> None:
+    """The reference target's configuration gets the MFA acr and a per-run TOTP secret that the
+    server settings share; the file holding it is readable by its owner only."""
+    settings = generate_material(tmp_path, 8443, "https://127.0.0.1:9443/cb")
+    config = load_config(tmp_path / "target.toml")
+    assert config.policy.mfa_acr == MFA_ACR == settings["mfa"]["acr"]
+    [page] = [p for p in config.browser.login if p.kind == "second_factor"]
+    secrets = [a.totp for a in page.actions if a.totp is not None]
+    assert secrets == [settings["mfa"]["totpSecret"]]
+    assert secrets[0] != TOTP_SECRET_PLACEHOLDER and totp_secret_valid(secrets[0])
+    assert [p.kind for p in config.browser.login] == ["login", "consent", "second_factor"]
+    assert (tmp_path / "target.toml").stat().st_mode & 0o077 == 0
+    # A second run gets a secret of its own.
+    other = generate_material(tmp_path / "again", 8443, "https://127.0.0.1:9443/cb")
+    assert other["mfa"]["totpSecret"] != secrets[0]
