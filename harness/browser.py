@@ -33,6 +33,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from harness.config import LoginAction, LoginPage
 from harness.evidence import TEST_HEADER, Note, Screenshot, current_tag, record
+from harness.otp import totp
+from harness.otp import wrong_totp as wrong_totp_code
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -103,6 +105,11 @@ def login_hook(spec: str) -> Callable[[Page], None]:
     if not callable(function):
         raise ValueError(f"login hook {spec}: not a function")
     return cast(Callable[[Page], None], function)
+
+
+def _has_totp(step: LoginPage) -> bool:
+    """The page's actions type a one-time code (a second-factor page)."""
+    return any(action.totp is not None for action in step.actions)
 
 
 def _chromium_args(loopback_only: bool) -> list[str]:
@@ -252,18 +259,27 @@ class Browser:
         deny_on: str | None = None,
         label: str = "login",
         setup: bool = False,
+        wrong_totp: bool = False,
     ) -> AuthorizationResponse:
         """Open ``url`` and act on each recognised page (on the page named ``deny_on``, take its
         deny actions instead) until the browser goes to ``redirect_uri`` (or any of several) or
         stops on a page that no step matches. Every page acted on, and the last one, is kept as a
         screenshot. ``setup``: the authorization only serves to reach another test's subject, so
         with ``reuse_session`` it runs in the shared context, where the server usually remembers
-        the login and consent and redirects at once."""
+        the login and consent and redirects at once. With ``wrong_totp`` every ``totp`` action
+        types a wrong code, and a page with one that comes back (the server asks again) ends the
+        attempt as ``stuck``."""
         began = time.time()
         shared = setup and self.reuse_session
         try:
             return self._attempt(
-                url, redirect_uri, pages, deny_on=deny_on, label=label, shared=shared
+                url,
+                redirect_uri,
+                pages,
+                deny_on=deny_on,
+                label=label,
+                shared=shared,
+                wrong_totp=wrong_totp,
             )
         finally:
             spent = time.time() - began
@@ -279,6 +295,7 @@ class Browser:
         deny_on: str | None,
         label: str,
         shared: bool = False,
+        wrong_totp: bool = False,
     ) -> AuthorizationResponse:
         targets = (redirect_uri,) if isinstance(redirect_uri, str) else redirect_uri
         bases = {_base(t) for t in targets}
@@ -319,6 +336,9 @@ class Browser:
                     )
                     self._screenshot(page, f"{label}: {kind.replace('_', ' ')} (HTTP {status})")
                     return AuthorizationResponse(kind, page.url, {}, {}, status, tuple(visited))
+                if wrong_totp and step.name in visited and _has_totp(step):
+                    self._screenshot(page, f"{label}: {step.name} asked again after a wrong code")
+                    return AuthorizationResponse("stuck", page.url, {}, {}, status, tuple(visited))
                 visited.append(step.name)
                 self._screenshot(page, f"{label}: {step.name}")
                 before = page.url
@@ -331,7 +351,7 @@ class Browser:
                     )
                 for n, action in enumerate(actions, 1):
                     try:
-                        self._act(page, action)
+                        self._act(page, action, wrong_totp=wrong_totp)
                     except PlaywrightError as exc:
                         self._screenshot(page, f"{label}: {step.name}: action {n} failed")
                         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -408,9 +428,13 @@ class Browser:
             return False
 
     @staticmethod
-    def _act(page: Page, action: LoginAction) -> None:
+    def _act(page: Page, action: LoginAction, *, wrong_totp: bool = False) -> None:
         scope = page.frame_locator(action.frame) if action.frame else page
-        if action.fill is not None:
+        if action.fill is not None and action.totp is not None:
+            # The current one-time code (never the secret) is typed; see harness/otp.py.
+            code = (wrong_totp_code if wrong_totp else totp)(action.totp, time.time())
+            scope.locator(action.fill).fill(code)
+        elif action.fill is not None:
             scope.locator(action.fill).fill(action.value or "")
         elif action.click is not None:
             scope.locator(action.click).click()

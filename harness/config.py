@@ -150,17 +150,37 @@ class LoginAction(_Model):
     fill: str | None = None
     click: str | None = None
     value: str | None = None
+    totp: str | None = Field(
+        default=None,
+        description="Second factor: fill the field with the current TOTP code (RFC 6238: "
+        "HMAC-SHA-1, 30 s, 6 digits) of this base32 secret, e.g. '${TOTP_SECRET}'. The secret "
+        "never appears in evidence.",
+        repr=False,
+    )
     frame: str | None = Field(
         default=None, description="Selector of an iframe holding the element."
     )
+
+    @field_validator("totp")
+    @classmethod
+    def _totp_base32(cls, value: str | None) -> str | None:
+        if value is not None and not totp_secret_valid(value):
+            # The secret itself is never echoed.
+            raise ValueError("not a base32 TOTP secret (A-Z and 2-7, optional = padding)")
+        return value
 
     @model_validator(mode="after")
     def _one_action(self) -> LoginAction:
         if (self.fill is None) == (self.click is None):
             raise ValueError("give exactly one of fill or click")
-        if self.fill is not None and self.value is None:
-            raise ValueError("fill needs a value")
+        if self.fill is not None and (self.value is None) == (self.totp is None):
+            raise ValueError("fill needs exactly one of value or totp")
+        if self.click is not None and (self.value is not None or self.totp is not None):
+            raise ValueError("click takes no value or totp")
         return self
+
+
+LoginPageKind = Literal["login", "second_factor", "consent"]
 
 
 class LoginPage(_Model):
@@ -185,6 +205,12 @@ class LoginPage(_Model):
         description="Take these steps only on the Nth visit (1 = first) to a page matching url "
         "within one authorization; default: every visit. Lets steps share a URL, e.g. login on "
         "the first visit to /interaction/* and consent on the second.",
+    )
+    kind: LoginPageKind | None = Field(
+        default=None,
+        description="What the page is: 'login', 'second_factor' (the MFA step) or 'consent'. "
+        "The MFA tests act on the 'second_factor' page; the consent tests look for the "
+        "'consent' page (without one, whether consent was shown is left to review).",
     )
 
 
@@ -263,6 +289,13 @@ class PolicyConfig(_Model):
     # --- per-client FAPI enforcement (provider_policy/downgrade) ---
 
     # --- multi-factor authentication (provider_policy/mfa) ---
+    mfa_acr: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The acr value that asks the provider for multi-factor authentication "
+        "(e.g. 'urn:example:mfa'); the MFA tests request it through acr_values and the claims "
+        "parameter. Without it the MFA tests are skipped.",
+    )
 
     # --- granular access, short-lived tokens, revocation (provider_policy/access) ---
 
@@ -347,6 +380,15 @@ class TargetConfig(_Model):
             if client.client_id == client_id:
                 return client
         raise KeyError(client_id)
+
+
+_BASE32 = re.compile(r"[A-Z2-7]+=*")
+
+
+def totp_secret_valid(secret: str) -> bool:
+    """True for a base32 (RFC 4648) TOTP secret of at least 16 characters (80 bits)."""
+    compact = secret.replace(" ", "").upper()
+    return bool(_BASE32.fullmatch(compact)) and len(compact.rstrip("=")) >= 16
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -1246,6 +1246,44 @@ CASES.update(
 )
 
 
+# --- multi-factor authentication and consent (provider_policy/mfa, consent) ---
+MFA = "urn:example:mfa"
+CONSENT = ("consent",)
+CODE_BACK = front("callback", {"code": "c", "state": "s", "iss": ISSUER})
+CASES.update(
+    {
+        "expect_acr": (
+            [P("requested", (claims(acr=MFA), [MFA])), P("one-of", (claims(acr=MFA), ["x", MFA]))],
+            [
+                P("absent", (claims(), [MFA])),
+                P("other", (claims(acr="urn:example:pwd"), [MFA])),
+                P("not-a-string", (claims(acr=[MFA]), [MFA])),
+            ],
+        ),
+        "expect_multi_factor_amr": (
+            [
+                P("pwd-otp", (claims(amr=["pwd", "otp"]),)),
+                P("three", (claims(amr=["a", "b", "c"]),)),
+            ],
+            [
+                P("absent", (claims(),)),
+                P("one", (claims(amr=["pwd"]),)),
+                P("repeated", (claims(amr=["pwd", "pwd"]),)),
+                P("string", (claims(amr="pwd otp"),)),
+            ],
+        ),
+        "expect_consent_shown": (
+            [P("shown", (CODE_BACK, ("login", "consent"), CONSENT))],
+            [
+                P("skipped", (CODE_BACK, ("login",), CONSENT)),
+                P("stuck", (front("stuck", status=200), ("login",), CONSENT)),
+                P("undeclared", (CODE_BACK, ("login", "consent"), ())),
+            ],
+        ),
+    }
+)
+
+
 def _params(passing: bool) -> list[Any]:
     return [
         pytest.param(name, case, id=f"{name}[{case.label}]")
@@ -1346,3 +1384,16 @@ def test_error_lists_must_not_be_plain_strings() -> None:
         checks.expect_oauth_error(refused, "invalid_request", req="PAR-2.2-1")
     with pytest.raises(TypeError):
         checks.expect_resource_refused(refused, ["DPoP"], "invalid_token", req="DPOP-7.1-1")
+
+
+def test_acr_values_must_not_be_a_plain_string() -> None:
+    """A plain string for ``allowed`` would turn membership into a substring test: refused."""
+    with pytest.raises(TypeError):
+        checks.expect_acr(claims(acr="mfa"), "urn:example:mfa", req="OIDC-5.5.1.1-1")
+
+
+def test_consent_undeclared_is_inconclusive_not_failed() -> None:
+    """Without a page declared as consent the harness cannot tell: REVIEW, never FAILED."""
+    finding = checks.expect_consent_shown(CODE_BACK, ("login",), (), req="OIDC-3.1.2.4-1")
+    assert not finding.ok
+    assert finding.inconclusive

@@ -8,6 +8,7 @@ opens a connection and never decides severity: the test does, with ``judge.must`
 
 from harness.checks.authorization import (
     expect_authorization_refused,
+    expect_consent_shown,
     expect_entropy,
     expect_length_bits,
     expect_no_code_yet,
@@ -70,6 +71,7 @@ from harness.checks.tls import (
     expect_tls_version_refused,
 )
 from harness.checks.tokens import (
+    expect_acr,
     expect_auth_time,
     expect_claims_present,
     expect_id_token_claims,
@@ -77,6 +79,7 @@ from harness.checks.tokens import (
     expect_jws_alg,
     expect_jws_signature,
     expect_jws_signed_by_kid,
+    expect_multi_factor_amr,
     expect_only_requested_claims,
     expect_recent_time,
     expect_refreshed_id_token,
@@ -88,10 +91,12 @@ from harness.checks.tokens import (
 )
 
 __all__ = [
+    "expect_acr",
     "expect_auth_time",
     "expect_authorization_refused",
     "expect_callback_param",
     "expect_claims_present",
+    "expect_consent_shown",
     "expect_date_header",
     "expect_dpop_nonce_header",
     "expect_dpop_nonce_retry",
@@ -122,6 +127,7 @@ __all__ = [
     "expect_metadata_schema",
     "expect_metadata_true",
     "expect_metadata_within",
+    "expect_multi_factor_amr",
     "expect_no_code_yet",
     "expect_no_forbidden_tls12_suites",
     "expect_nothing_in_fragment",

@@ -207,3 +207,41 @@ def expect_par_or_authorization_refused(
         ),
         actual=f"PAR {brief(par, 200)}",
     )
+
+
+# --- consent (provider_policy/consent) ---
+
+
+def expect_consent_shown(
+    result: FrontChannel, visited: Collection[str], consent_pages: Collection[str], *, req: str
+) -> Finding:
+    """The authorization showed a consent page (one of ``consent_pages``, the login steps'
+    pages of kind 'consent') among the pages the browser acted on (``visited``) before it came
+    back. Without a declared consent page the harness cannot tell: inconclusive (a person looks
+    at the screenshots)."""
+    summary = "the user is asked for consent on a first authorization"
+    if not consent_pages:
+        return Finding(
+            req,
+            False,
+            summary,
+            "a login page of kind 'consent' among the pages shown",
+            f"no login step is declared as consent; pages acted on: {', '.join(visited) or '-'}"
+            " (see the screenshots)",
+            inconclusive=True,
+        )
+    shown = [name for name in visited if name in consent_pages]
+    delivered = "code" in {**result.fragment, **result.params}
+    if shown:
+        actual = f"consent page shown ({shown[0]})"
+    elif delivered:
+        actual = "a code was delivered without the consent page being shown"
+    else:
+        actual = f"no consent page shown ({result.kind} at {result.url})"
+    return Finding(
+        req,
+        bool(shown),
+        summary,
+        f"the page {' | '.join(sorted(consent_pages))} before the redirect",
+        actual + f"; pages acted on: {', '.join(visited) or '-'}",
+    )

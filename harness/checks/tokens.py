@@ -267,3 +267,34 @@ def expect_token_binding(
         expected=f"cnf.{member} = {expected!r}",
         actual=f"cnf = {cnf!r}" if cnf is not None else "no cnf member",
     )
+
+
+# --- multi-factor authentication (provider_policy/mfa) ---
+
+
+def expect_acr(claims: Mapping[str, Any], allowed: Collection[str], *, req: str) -> Finding:
+    """The id_token's acr is one of ``allowed`` (the acr values the request asked for)."""
+    if isinstance(allowed, str):
+        raise TypeError("allowed must be a collection of acr values, not a string")
+    actual = claims.get("acr")
+    return Finding(
+        req,
+        isinstance(actual, str) and actual in allowed,
+        "the id_token's acr is the requested authentication context",
+        expected=f"acr = {' | '.join(sorted(allowed))}",
+        actual=f"acr = {actual!r}" if "acr" in claims else "no acr claim",
+    )
+
+
+def expect_multi_factor_amr(claims: Mapping[str, Any], *, req: str) -> Finding:
+    """The id_token's amr lists at least two different authentication methods (e.g. pwd and
+    otp): the login used more than one factor."""
+    amr = claims.get("amr")
+    methods = {m for m in amr if isinstance(m, str)} if isinstance(amr, list) else set()
+    return Finding(
+        req,
+        isinstance(amr, list) and len(methods) >= 2,
+        "the id_token's amr reflects more than one authentication method",
+        expected="amr: a JSON array with at least two methods (e.g. ['pwd', 'otp'])",
+        actual=f"amr = {amr!r}" if "amr" in claims else "no amr claim",
+    )

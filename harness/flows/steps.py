@@ -411,13 +411,15 @@ def attempt_authorization(
     extra_query: str = "",
     proof: dict[str, Any] | None = None,
     setup: bool = False,
+    wrong_totp: bool = False,
 ) -> Attempt:
     """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
     ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
     context, logging in (or taking the deny branch on the page named ``deny_on``).
     ``extra_query`` is appended to the authorization URL (parameters sent outside PAR);
     ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``); ``setup``: the
-    authorization only serves to reach the test's subject (see ``Browser.attempt``)."""
+    authorization only serves to reach the test's subject (see ``Browser.attempt``);
+    ``wrong_totp``: the second-factor step types a wrong one-time code (provider_policy/mfa)."""
     par = push_authorization_request(client, target.discovery, params, dpop=dpop, proof=proof)
     body = par.json()
     if (
@@ -435,6 +437,7 @@ def attempt_authorization(
         target.config.browser.login,
         deny_on=deny_on,
         setup=setup,
+        wrong_totp=wrong_totp,
     )
     return Attempt(par, front)
 

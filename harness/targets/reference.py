@@ -10,6 +10,7 @@ that launched it dies, so nothing is left behind.
 from __future__ import annotations
 
 import atexit
+import base64
 import datetime as dt
 import hashlib
 import ipaddress
@@ -47,6 +48,10 @@ VARIANTS: tuple[tuple[str, str, str, str], ...] = (
     ("tls_client_auth-mtls", "tls_client_auth", "mtls", "mtls-mtls"),
 )
 SCOPE = "openid offline_access profile email"
+# Multi-factor authentication (provider_policy/mfa): the acr of a login with a second factor, and
+# the placeholder login.toml gives for the TOTP secret (replaced by each run's own secret).
+MFA_ACR = "urn:fapi-harness:mfa"
+TOTP_SECRET_PLACEHOLDER = "${FAPI_REFERENCE_TOTP_SECRET}"
 
 
 class TargetStartError(RuntimeError):
@@ -247,6 +252,10 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
             harness_clients.append(entry)
 
     login = tomllib.loads((_package_dir() / "login.toml").read_text(encoding="utf-8"))["login"]
+    # Multi-factor authentication: a fresh TOTP secret per run, known to the server (settings)
+    # and to the harness (the second-factor step of target.toml, a file only its owner reads).
+    totp_secret = base64.b32encode(os.urandom(20)).decode("ascii")
+    login = _with_totp_secret(login, totp_secret)
     harness_config = {
         "name": "reference target (oidc-provider 9.13.3, FAPI 2.0 profile)",
         "issuer": issuer,
@@ -256,8 +265,10 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
         "clients": harness_clients,
         "variants": variants,
         "browser": {"loopback_only": True, "login": login},
+        "policy": {"mfa_acr": MFA_ACR},
     }
     (workdir / "target.toml").write_text(tomli_w.dumps(harness_config), encoding="utf-8")
+    (workdir / "target.toml").chmod(0o600)
     return {
         "issuer": issuer,
         "port": port,
@@ -268,7 +279,26 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
         },
         "clients": registrations,
         "eventsFile": str(workdir / "events.jsonl"),
+        "mfa": {"acr": MFA_ACR, "totpSecret": totp_secret},
     }
+
+
+def _with_totp_secret(login: list[dict[str, Any]], secret: str) -> list[dict[str, Any]]:
+    """The login steps with the TOTP placeholder of login.toml replaced by ``secret``."""
+
+    def fill(action: dict[str, Any]) -> dict[str, Any]:
+        if action.get("totp") == TOTP_SECRET_PLACEHOLDER:
+            return {**action, "totp": secret}
+        return action
+
+    return [
+        {
+            **page,
+            "actions": [fill(a) for a in page.get("actions", [])],
+            "deny": [fill(a) for a in page.get("deny", [])],
+        }
+        for page in login
+    ]
 
 
 @dataclass
@@ -384,6 +414,7 @@ def _launch(
     ready_read, ready_write = os.pipe()
     settings["readyFd"] = ready_write
     (work / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    (work / "settings.json").chmod(0o600)  # it holds the TOTP secret (provider_policy/mfa)
     (work / "events.jsonl").touch()
     begin = time.monotonic()
     with open(work / "server.log", "w", encoding="utf-8") as log:

@@ -774,6 +774,28 @@ export const MUTATIONS = {
     provider.ReplayDetection.unique = async () => true;
     return passThrough();
   },
+
+  // --- multi-factor authentication (suites/provider_policy/mfa) ---
+  // The id_token claims the MFA acr and two methods whatever the login was (with
+  // mfa_prompt_removed: a second factor that is claimed but never asked for).
+  id_token_claims_mfa: ({ keys, settings }) => resignIdToken(keys, (t) => ({
+    ...t, claims: { ...t.claims, acr: settings.mfa.acr, amr: ['pwd', 'otp'] },
+  })),
+  // The id_token names another authentication context than the one the login satisfied.
+  id_token_acr_wrong: ({ keys }) => resignIdToken(keys, (t) => (t.claims.acr === undefined ? t : {
+    ...t, claims: { ...t.claims, acr: 'urn:fapi-harness:pwd' },
+  })),
+  // The second-factor form is accepted whatever code it carries (the code is not checked).
+  mfa_wrong_otp_accepted: ({ provider, settings }) => async (ctx, next) => {
+    if (ctx.method !== 'POST' || !/^\/interaction\/[^/]+\/otp$/.test(ctx.path)) return next();
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const returnTo = await provider.interactionResult(ctx.req, ctx.res, {
+      login: { accountId: details.session.accountId, acr: settings.mfa.acr, amr: ['pwd', 'otp'] },
+    }, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+    return undefined;
+  },
 };
 
 // Mutations that change the server's own configuration instead of its traffic:
@@ -837,6 +859,25 @@ export const CONFIG_MUTATIONS = {
   // tls_client_auth that does not compare the certificate's subject with the registered one.
   mtls_auth_subject_unchecked: (config) => {
     config.features.mTLS.certificateSubjectMatches = () => true;
+  },
+
+  // --- multi-factor authentication and consent (suites/provider_policy/mfa, consent) ---
+  // No second-factor prompt: a request for the MFA acr is served by the password login alone.
+  mfa_prompt_removed: (config) => {
+    config.interactions.policy.remove('mfa');
+  },
+  // Consent is never asked: every authorization gets a grant of what it requested at once.
+  consent_skipped: (config) => {
+    config.loadExistingGrant = async (ctx) => {
+      const { provider, client, session } = ctx.oidc;
+      const existing = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      if (existing) return provider.Grant.find(existing);
+      const grant = new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+      await grant.save();
+      return grant;
+    };
   },
 };
 
