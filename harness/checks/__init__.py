@@ -45,11 +45,13 @@ from harness.checks.metadata import (
     expect_metadata_within,
 )
 from harness.checks.oauth import (
+    expect_authorization_details_granted,
     expect_callback_param,
     expect_error_description_single_line,
     expect_error_syntax,
     expect_expires_in,
     expect_iss_matches,
+    expect_lifetime_at_most,
     expect_oauth_error,
     expect_par_created,
     expect_param_absent,
@@ -58,6 +60,7 @@ from harness.checks.oauth import (
     expect_request_uri_lifetime,
     expect_resource_refused,
     expect_state_matches,
+    expect_token_inactive,
     expect_token_response,
     expect_token_type,
 )
@@ -89,6 +92,7 @@ from harness.checks.tokens import (
 
 __all__ = [
     "expect_auth_time",
+    "expect_authorization_details_granted",
     "expect_authorization_refused",
     "expect_callback_param",
     "expect_claims_present",
@@ -115,6 +119,7 @@ __all__ = [
     "expect_keys_parse",
     "expect_known_metadata_members",
     "expect_length_bits",
+    "expect_lifetime_at_most",
     "expect_metadata_contains",
     "expect_metadata_https_url",
     "expect_metadata_issuer",
@@ -153,6 +158,7 @@ __all__ = [
     "expect_tls_version_refused",
     "expect_token_binding",
     "expect_token_hash",
+    "expect_token_inactive",
     "expect_token_response",
     "expect_token_type",
 ]
