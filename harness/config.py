@@ -298,6 +298,77 @@ class PolicyConfig(_Model):
     )
 
     # --- granular access, short-lived tokens, revocation (provider_policy/access) ---
+    rar_sample: dict[str, Any] | None = Field(
+        default=None,
+        description="One authorization_details object (RFC 9396 2) the target accepts, with its "
+        "type, e.g. {type = 'payment_initiation', ...}: the Rich Authorization Requests tests "
+        "request it (its type must be in authorization_details_types_supported). Without it "
+        "those tests are SKIPPED.",
+    )
+    rar_malformed_samples: tuple[dict[str, Any], ...] = Field(
+        default=(),
+        description="authorization_details objects of rar_sample's type that its type "
+        "definition refuses (a required member missing, an unknown member, ...): each must be "
+        "refused with invalid_authorization_details. The generic malformed probes (RFC 9396 "
+        "2, 2.2) run without them.",
+    )
+    max_access_token_lifetime: int = Field(
+        default=3600,
+        gt=0,
+        description="Longest access token expires_in the provider allows, in seconds. Default "
+        "3600: RFC 6750 5.2 recommends access tokens of an hour or less.",
+    )
+    max_request_uri_lifetime: int | None = Field(
+        default=None,
+        gt=0,
+        description="The provider's own longest PAR expires_in, in seconds, if it is tighter "
+        "than FAPI 2.0's (below 600 s, which suites/fapi2_sp/par tests). Without it the policy "
+        "test is SKIPPED.",
+    )
+    short_lived_scope: str | None = Field(
+        default=None,
+        description="A scope for sensitive operations whose access tokens are short-lived "
+        "(e.g. payments); the client must be allowed to request it. Without it the short-lived "
+        "token tests are SKIPPED.",
+    )
+    short_lived_max_lifetime: int = Field(
+        default=300,
+        gt=0,
+        description="Longest expires_in, in seconds, of an access token granted "
+        "short_lived_scope. Default 300 (five minutes): no spec sets it; set the provider's own.",
+    )
+    expiry_wait_max: int = Field(
+        default=120,
+        gt=0,
+        description="Longest access token lifetime, in seconds, that the expired-token test "
+        "waits for; a longer expires_in makes it SKIPPED with the reason.",
+    )
+    expiry_leeway: int = Field(
+        default=30,
+        ge=0,
+        description="Seconds past an access token's expires_in during which the resource may "
+        "still accept it (the clock-skew leeway servers apply to exp; RFC 7519 4.1.4 allows a "
+        "small one): the expired-token test calls the resource only after expires_in plus "
+        "this. Default 30.",
+    )
+    resource_scope: str | None = Field(
+        default=None,
+        description="The scope the configured resource requires (e.g. openid for userinfo): "
+        "a token granted narrow_scope, which lacks it, must be refused there. Without it the "
+        "narrow-scope test is SKIPPED.",
+    )
+    narrow_scope: str | None = Field(
+        default=None,
+        description="The scope of the narrow-scope test's token (it must not include "
+        "resource_scope). Default: the client's scope without resource_scope.",
+    )
+
+    @field_validator("rar_sample")
+    @classmethod
+    def _access_rar_sample(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and not (isinstance(value.get("type"), str) and value["type"]):
+            raise ValueError("must carry its type, a non-empty string (RFC 9396 2)")
+        return value
 
 
 class TargetConfig(_Model):

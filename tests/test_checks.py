@@ -1284,6 +1284,95 @@ CASES.update(
 )
 
 
+# --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+PAYMENT = {"type": "payment_initiation", "instructedAmount": {"currency": "EUR", "amount": "1"}}
+BOUND = "policy.max_access_token_lifetime = 300 s, default"
+INSUFFICIENT = 'DPoP error="insufficient_scope", scope="openid"'
+CASES.update(
+    {
+        "expect_lifetime_at_most": (
+            [
+                P("below", (ex(200, TOKEN_OK), 3600), {"bound": BOUND}),
+                P("equal", (ex(200, TOKEN_OK), 300), {"bound": BOUND}),
+                P("par", (ex(201, PAR_OK), 60), {"bound": BOUND}),
+            ],
+            [
+                P("above", (ex(200, TOKEN_OK), 299), {"bound": BOUND}),
+                P("missing", (ex(200, {"access_token": "a"}), 300), {"bound": BOUND}),
+                P("zero", (ex(200, {**TOKEN_OK, "expires_in": 0}), 300), {"bound": BOUND}),
+                P("string", (ex(200, {**TOKEN_OK, "expires_in": "30"}), 300), {"bound": BOUND}),
+                P("bool", (ex(200, {**TOKEN_OK, "expires_in": True}), 300), {"bound": BOUND}),
+            ],
+        ),
+        "expect_authorization_details_granted": (
+            [
+                P("equal", (ex(200, {**TOKEN_OK, "authorization_details": [PAYMENT]}), [PAYMENT])),
+                P(
+                    "enriched",
+                    (
+                        ex(200, {**TOKEN_OK, "authorization_details": [{**PAYMENT, "id": "p1"}]}),
+                        [PAYMENT],
+                    ),
+                ),
+            ],
+            [
+                P("absent", (ex(200, TOKEN_OK), [PAYMENT])),
+                P("empty", (ex(200, {**TOKEN_OK, "authorization_details": []}), [PAYMENT])),
+                P(
+                    "changed",
+                    (
+                        ex(
+                            200,
+                            {
+                                **TOKEN_OK,
+                                "authorization_details": [
+                                    {**PAYMENT, "instructedAmount": {"currency": "EUR"}}
+                                ],
+                            },
+                        ),
+                        [PAYMENT],
+                    ),
+                ),
+                P(
+                    "other-type",
+                    (
+                        ex(200, {**TOKEN_OK, "authorization_details": [{"type": "x"}]}),
+                        [PAYMENT],
+                    ),
+                ),
+                P(
+                    "not-a-list",
+                    (ex(200, {**TOKEN_OK, "authorization_details": PAYMENT}), [PAYMENT]),
+                ),
+                P("error", (ex(400, {"error": "invalid_grant"}), [PAYMENT])),
+            ],
+        ),
+        "expect_token_inactive": (
+            [P("inactive", (ex(200, {"active": False}),))],
+            [
+                P("active", (ex(200, {"active": True, "sub": "alice"}),)),
+                P("no-member", (ex(200, {}),)),
+                P("falsy-string", (ex(200, {"active": "false"}),)),
+                P("error", (ex(401, {"error": "invalid_client"}),)),
+            ],
+        ),
+    }
+)
+CASES["expect_resource_refused"][0].append(
+    P(
+        "insufficient-scope-403",
+        (ex(403, headers=[("WWW-Authenticate", INSUFFICIENT)]), ["DPoP"], ["insufficient_scope"]),
+        {"statuses": (401, 403)},
+    )
+)
+CASES["expect_resource_refused"][1].append(
+    P(
+        "403-not-allowed",
+        (ex(403, headers=[("WWW-Authenticate", INSUFFICIENT)]), ["DPoP"], ["insufficient_scope"]),
+    )
+)
+
+
 def _params(passing: bool) -> list[Any]:
     return [
         pytest.param(name, case, id=f"{name}[{case.label}]")

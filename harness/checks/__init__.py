@@ -46,11 +46,13 @@ from harness.checks.metadata import (
     expect_metadata_within,
 )
 from harness.checks.oauth import (
+    expect_authorization_details_granted,
     expect_callback_param,
     expect_error_description_single_line,
     expect_error_syntax,
     expect_expires_in,
     expect_iss_matches,
+    expect_lifetime_at_most,
     expect_oauth_error,
     expect_par_created,
     expect_param_absent,
@@ -59,6 +61,7 @@ from harness.checks.oauth import (
     expect_request_uri_lifetime,
     expect_resource_refused,
     expect_state_matches,
+    expect_token_inactive,
     expect_token_response,
     expect_token_type,
 )
@@ -93,6 +96,7 @@ from harness.checks.tokens import (
 __all__ = [
     "expect_acr",
     "expect_auth_time",
+    "expect_authorization_details_granted",
     "expect_authorization_refused",
     "expect_callback_param",
     "expect_claims_present",
@@ -120,6 +124,7 @@ __all__ = [
     "expect_keys_parse",
     "expect_known_metadata_members",
     "expect_length_bits",
+    "expect_lifetime_at_most",
     "expect_metadata_contains",
     "expect_metadata_https_url",
     "expect_metadata_issuer",
@@ -159,6 +164,7 @@ __all__ = [
     "expect_tls_version_refused",
     "expect_token_binding",
     "expect_token_hash",
+    "expect_token_inactive",
     "expect_token_response",
     "expect_token_type",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping
 
@@ -172,22 +173,29 @@ def expect_oauth_error(
 
 
 def expect_resource_refused(
-    exchange: Exchange, schemes: Collection[str], errors: Collection[str], *, req: str
+    exchange: Exchange,
+    schemes: Collection[str],
+    errors: Collection[str],
+    *,
+    statuses: Collection[int] = (400, 401),
+    req: str,
 ) -> Finding:
-    """The resource refused the request: HTTP 400 or 401 with a ``WWW-Authenticate`` challenge of
-    one of ``schemes`` whose error is one of ``errors`` (RFC 6750 3, RFC 9449 7.1)."""
+    """The resource refused the request: HTTP 400 or 401 (or ``statuses``, e.g. 403 for
+    insufficient_scope) with a ``WWW-Authenticate`` challenge of one of ``schemes`` whose error
+    is one of ``errors`` (RFC 6750 3, 3.1, RFC 9449 7.1)."""
     errors = _names(errors, "errors")
     challenges = exchange.headers_named("www-authenticate")
     wanted = tuple(s.lower() for s in _names(schemes, "schemes"))
     matching = [c for c in challenges if c.lower().startswith(wanted)]
     codes = [code for c in matching if (code := _auth_error(c)) is not None]
-    ok = exchange.status in (400, 401) and any(code in errors for code in codes)
+    ok = exchange.status in statuses and any(code in errors for code in codes)
     return Finding(
         req,
         ok,
         f"{exchange.label} is refused with a {' or '.join(schemes)} challenge",
         expected=(
-            f'HTTP 400/401, WWW-Authenticate: {"|".join(schemes)} error="{" | ".join(errors)}"'
+            f"HTTP {'/'.join(map(str, statuses))}, "
+            f'WWW-Authenticate: {"|".join(schemes)} error="{" | ".join(errors)}"'
         ),
         actual=f"{brief(exchange, 120)}; WWW-Authenticate: {' | '.join(challenges) or '(none)'}",
     )
@@ -297,4 +305,65 @@ def expect_error_description_single_line(exchange: Exchange, *, req: str) -> Fin
         actual=f"error_description {value!r} has {', '.join(found)}"
         if found
         else f"error_description={value!r}",
+    )
+
+
+# --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+
+
+def expect_lifetime_at_most(exchange: Exchange, max_s: int, *, bound: str, req: str) -> Finding:
+    """The response (token or PAR) states a positive integer ``expires_in`` of at most ``max_s``
+    seconds; ``bound`` says where that maximum comes from (shown with the finding)."""
+    body = exchange.json()
+    value = body.get("expires_in") if isinstance(body, dict) else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= max_s
+    return Finding(
+        req,
+        ok,
+        f"{exchange.label} expires_in is at most {max_s} s",
+        expected=f"0 < expires_in <= {max_s} ({bound})",
+        actual=f"expires_in = {value!r}",
+    )
+
+
+def _same_or_richer(requested: Mapping[str, object], granted: object) -> bool:
+    return isinstance(granted, dict) and all(
+        k in granted and granted[k] == v for k, v in requested.items()
+    )
+
+
+def expect_authorization_details_granted(
+    exchange: Exchange, requested: Collection[Mapping[str, object]], *, req: str
+) -> Finding:
+    """The token response carries ``authorization_details`` (RFC 9396 7), an array in which every
+    requested (and consented) object is granted: an entry with all its members, equal (the AS
+    may add members, RFC 9396 7, but not change or drop the requested ones)."""
+    body = exchange.json()
+    granted = body.get("authorization_details") if isinstance(body, dict) else None
+    missing = (
+        [r for r in requested if not any(_same_or_richer(r, g) for g in granted)]
+        if isinstance(granted, list)
+        else list(requested)
+    )
+    shown = json.dumps(granted, sort_keys=True) if granted is not None else "absent"
+    return Finding(
+        req,
+        exchange.status == 200 and isinstance(granted, list) and not missing,
+        "the token response returns the granted authorization_details",
+        expected=f"authorization_details covering {json.dumps(list(requested), sort_keys=True)}",
+        actual=f"HTTP {exchange.status}; authorization_details = {shown}"[:600],
+    )
+
+
+def expect_token_inactive(exchange: Exchange, *, req: str) -> Finding:
+    """The introspection response says the token is not active: HTTP 200 with
+    ``{"active": false}`` (RFC 7662 2.2)."""
+    body = exchange.json()
+    ok = exchange.status == 200 and isinstance(body, dict) and body.get("active") is False
+    return Finding(
+        req,
+        ok,
+        "introspection says the token is no longer active",
+        expected='HTTP 200 {"active": false}',
+        actual=brief(exchange, 200),
     )

@@ -5,7 +5,14 @@ and they raise ``NotTestable`` only where a later step cannot run at all.
 """
 
 from harness.evidence import Exchange
-from harness.flows.aging import AgedCode, AgedRequestUri, age_codes, age_request_uris
+from harness.flows.aging import (
+    AgedCode,
+    AgedRequestUri,
+    AgedToken,
+    age_access_tokens,
+    age_codes,
+    age_request_uris,
+)
 from harness.flows.certificates import (
     Certificate,
     from_throwaway_ca,
@@ -29,6 +36,7 @@ from harness.flows.steps import (
     introspect,
     new_state,
     obtain_code,
+    obtain_token_response,
     obtain_tokens,
     own_query,
     post_as_client,
@@ -37,6 +45,7 @@ from harness.flows.steps import (
     refresh_tokens,
     require_callback,
     require_success,
+    revoke_token,
     wait_until,
 )
 from harness.flows.target import TargetContext
@@ -47,6 +56,7 @@ from harness.tls import scan as tls_scan
 __all__ = [
     "AgedCode",
     "AgedRequestUri",
+    "AgedToken",
     "Attempt",
     "Certificate",
     "Client",
@@ -58,6 +68,7 @@ __all__ = [
     "TlsScan",
     "Tokens",
     "TransportFailure",
+    "age_access_tokens",
     "age_codes",
     "age_request_uris",
     "attempt_authorization",
@@ -72,6 +83,7 @@ __all__ = [
     "introspect",
     "new_state",
     "obtain_code",
+    "obtain_token_response",
     "obtain_tokens",
     "own_query",
     "post_as_client",
@@ -81,6 +93,7 @@ __all__ = [
     "refresh_tokens",
     "require_callback",
     "require_success",
+    "revoke_token",
     "self_signed_like",
     "tls_scan",
     "wait_until",

@@ -10,13 +10,16 @@ import time
 from dataclasses import dataclass
 
 from harness import jose
+from harness.evidence import Exchange
 from harness.flows.client import Client, DpopSession
 from harness.flows.steps import (
     Collected,
     authorization_params,
+    call_resource,
     collecting,
     new_state,
     obtain_code,
+    obtain_token_response,
     push_authorization_request,
 )
 from harness.flows.target import TargetContext
@@ -99,4 +102,62 @@ def age_request_uris(
             continue
         ready_at = time.time() + lifetime + 1
         aged[name] = AgedRequestUri(str(body["request_uri"]), state, lifetime, ready_at, evidence)
+    return aged
+
+
+# --- provider policy plan: short-lived access tokens (provider_policy/access) ---
+
+
+@dataclass
+class AgedToken:
+    """An access token obtained ahead of its test (with ``scope``), with its token response, a
+    first call of the resource made at once (the control: the token worked while fresh) and
+    when it will have expired."""
+
+    scope: str
+    access_token: str
+    expires_in: object  # as the token response stated it (validated by the test)
+    dpop: DpopSession | None
+    response: Exchange
+    control: Exchange
+    ready_at: float  # when expires_in has passed (time.time()), or now if it stated none
+    evidence: Collected
+
+
+def age_access_tokens(
+    target: TargetContext, clients: dict[str, tuple[Client, Client]], extra_scope: str
+) -> dict[str, AgedToken | str]:
+    """One access token per variant granted the client's scope plus ``extra_scope`` (PAR, login,
+    code redemption), whose resource call is made at once; a variant maps to the reason when no
+    token came back."""
+    aged: dict[str, AgedToken | str] = {}
+    for name, (client, _) in clients.items():
+        scope = f"{client.config.scope} {extra_scope}"
+        dpop = DpopSession() if client.uses_dpop else None
+        with collecting() as evidence:
+            try:
+                token = obtain_token_response(
+                    client, target, {"scope": scope, "prompt": None}, dpop=dpop
+                )
+                issued = time.time()  # the token was issued before this answer came back
+                body = token.json()
+                value = body.get("access_token") if isinstance(body, dict) else None
+                if not isinstance(value, str):
+                    raise NotTestable("set-up: the token response has no access_token")
+                control = call_resource(
+                    client,
+                    target.config.resource,
+                    value,
+                    scheme="DPoP" if dpop else "Bearer",
+                    dpop=dpop,
+                    label="resource with the fresh token (control)",
+                )
+            except (NotTestable, TransportFailure) as exc:
+                aged[name] = str(exc)
+                continue
+        lifetime = body.get("expires_in")
+        wait = lifetime if isinstance(lifetime, int) and not isinstance(lifetime, bool) else 0
+        aged[name] = AgedToken(
+            scope, value, lifetime, dpop, token, control, issued + wait, evidence
+        )
     return aged

@@ -494,3 +494,47 @@ def collecting() -> Iterator[Collected]:
     with recording(Recorder(tag=current_tag())) as recorder:
         yield box
     box.items = list(recorder.items)
+
+
+# --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+
+
+def obtain_token_response(
+    client: Client,
+    target: TargetContext,
+    changes: Mapping[str, str | None],
+    *,
+    dpop: DpopSession | None = None,
+) -> Exchange:
+    """Set-up: a whole flow whose authorization request is the well-formed one changed by
+    ``changes`` (a new scope, authorization_details, ...; None removes a parameter): PAR, the
+    browser login (and consent), and the code's redemption. Returns the token response, which
+    must be HTTP 200 with an access_token (else ``NotTestable``)."""
+    pkce = jose.pkce_s256()
+    params = authorization_params(client, pkce, new_state(), None)
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    front = require_callback(
+        attempt_authorization(client, target, params, dpop=dpop), "the authorization"
+    )
+    token = redeem_code(client, target.discovery, front.params["code"], pkce.verifier, dpop=dpop)
+    body = token.json()
+    if (
+        token.status != 200
+        or not isinstance(body, dict)
+        or not isinstance(body.get("access_token"), str)
+    ):
+        raise NotTestable(f"set-up: the token request did not succeed (HTTP {token.status})")
+    return token
+
+
+def revoke_token(client: Client, discovery: Discovery, token: str, hint: str) -> Exchange:
+    """POST ``token`` to the revocation endpoint (RFC 7009 2.1) with ``token_type_hint``
+    ``hint``, authenticated as the client (as at the token endpoint)."""
+    url = discovery.endpoint("revocation_endpoint")
+    return post_as_client(
+        client, f"revocation ({hint})", url, {"token": token, "token_type_hint": hint}
+    )

@@ -52,6 +52,32 @@ SCOPE = "openid offline_access profile email"
 # the placeholder login.toml gives for the TOTP secret (replaced by each run's own secret).
 MFA_ACR = "urn:fapi-harness:mfa"
 TOTP_SECRET_PLACEHOLDER = "${FAPI_REFERENCE_TOTP_SECRET}"
+# Provider policy plan (access): the sensitive scope whose access tokens are short-lived.
+SCOPE += " payments"
+
+
+# Provider policy plan (access): what server.mjs enforces, as the [policy] section says it.
+PAYMENT: dict[str, Any] = {
+    "type": "payment_initiation",
+    "actions": ["initiate"],
+    "instructedAmount": {"currency": "EUR", "amount": "123.50"},
+    "creditorName": "Merchant A",
+    "creditorAccount": {"iban": "DE02100100109307118603"},
+    "remittanceInformationUnstructured": "Ref Number Merchant",
+}
+ACCESS_POLICY: dict[str, Any] = {
+    "rar_sample": PAYMENT,
+    "rar_malformed_samples": [
+        {k: v for k, v in PAYMENT.items() if k != "instructedAmount"},
+        {**PAYMENT, "fapi_harness_unknown_member": "x"},
+        {**PAYMENT, "instructedAmount": {"currency": "euro", "amount": "lots"}},
+    ],
+    "max_access_token_lifetime": 300,
+    "max_request_uri_lifetime": 60,
+    "short_lived_scope": "payments",
+    "short_lived_max_lifetime": 30,
+    "resource_scope": "openid",
+}
 
 
 class TargetStartError(RuntimeError):
@@ -244,6 +270,8 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
                 entry["jwks_file"] = f"pki/{client_id}.jwks.json"
             else:
                 reg["tls_client_auth_subject_dn"] = _dn(client_id)
+            # Provider policy plan (access): every client may request the RAR sample type.
+            reg["authorization_details_types"] = [PAYMENT["type"]]
             if constraint == "dpop":
                 reg["dpop_bound_access_tokens"] = True
             else:
@@ -256,7 +284,7 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
     # and to the harness (the second-factor step of target.toml, a file only its owner reads).
     totp_secret = base64.b32encode(os.urandom(20)).decode("ascii")
     login = _with_totp_secret(login, totp_secret)
-    harness_config = {
+    harness_config: dict[str, Any] = {
         "name": "reference target (oidc-provider 9.13.3, FAPI 2.0 profile)",
         "issuer": issuer,
         "ca_file": "pki/server-ca.crt",
@@ -267,6 +295,9 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
         "browser": {"loopback_only": True, "login": login},
         "policy": {"mfa_acr": MFA_ACR},
     }
+    # --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+    policy: dict[str, Any] = harness_config.setdefault("policy", {})
+    policy.update(ACCESS_POLICY)
     (workdir / "target.toml").write_text(tomli_w.dumps(harness_config), encoding="utf-8")
     (workdir / "target.toml").chmod(0o600)
     return {

@@ -796,6 +796,65 @@ export const MUTATIONS = {
     ctx.redirect(returnTo);
     return undefined;
   },
+  // --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+  // RAR entries of a type the server does not define are dropped instead of refused.
+  rar_unknown_type_accepted: () => rewriteForm('/request', (params) => {
+    if (params.authorization_details === undefined) return params;
+    let details;
+    try { details = JSON.parse(params.authorization_details); } catch { return params; }
+    if (!Array.isArray(details)) return params;
+    const known = details.filter((d) => d?.type === 'payment_initiation');
+    const { authorization_details: _, ...rest } = params;
+    return known.length ? { ...rest, authorization_details: JSON.stringify(known) } : rest;
+  }),
+  // The token response leaves out the granted authorization_details.
+  rar_details_dropped: () => rewriteTokenResponse((body) => {
+    const { authorization_details: _, ...rest } = body;
+    return rest;
+  }),
+  // userinfo serves a token that lacks the openid scope (it checks only that the token is live).
+  userinfo_without_required_scope: ({ provider }) => async (ctx, next) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/me') return next();
+    const token = await findToken(provider, authorization(ctx).token);
+    if (!token || String(token.scope || '').split(' ').includes('openid')) return next();
+    return serveResource(ctx, token);
+  },
+  // userinfo returns every claim of the account, whatever scopes the token was granted.
+  userinfo_ignores_scopes: () => rewriteJson('/me', (body) => (body.sub ? {
+    ...body,
+    name: `${body.sub} Example`,
+    given_name: body.sub,
+    family_name: 'Example',
+    email: `${body.sub}@example.test`,
+    email_verified: true,
+  } : body)),
+  // The revocation endpoint answers 200 and revokes nothing.
+  revocation_noop: () => async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== '/token/revocation') return next();
+    ctx.status = 200;
+    ctx.body = '';
+    return undefined;
+  },
+  // PAR states a request_uri lifetime of 300 s (within FAPI's 600 s, beyond the policy's 60 s).
+  request_uri_long_lived: () => rewriteJson('/request', (body) => (
+    typeof body.expires_in === 'number' ? { ...body, expires_in: 300 } : body)),
+  // userinfo keeps serving access tokens it issued once they have expired.
+  expired_token_accepted: ({ provider }) => {
+    const issued = new Map();
+    const remember = rewriteTokenResponse((body) => {
+      if (body.access_token && body.id_token) issued.set(body.access_token, decodeJwt(body.id_token).sub);
+      return body;
+    });
+    const serveExpired = async (ctx, next) => {
+      if (ctx.method !== 'GET' || ctx.path !== '/me') return next();
+      const { token } = authorization(ctx);
+      if (!issued.has(token) || await provider.AccessToken.find(token)) return next();
+      ctx.status = 200;
+      ctx.body = { sub: issued.get(token) };
+      return undefined;
+    };
+    return chain(remember, serveExpired);
+  },
 };
 
 // Mutations that change the server's own configuration instead of its traffic:
@@ -878,6 +937,20 @@ export const CONFIG_MUTATIONS = {
       await grant.save();
       return grant;
     };
+  },
+  // --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+  // The payments scope and payment_initiation tokens live as long as any other (300 s).
+  short_lived_scope_long: (config) => {
+    config.ttl = { ...config.ttl, AccessToken: 300 };
+  },
+  // Every access token lives two hours.
+  access_token_long_lived: (config) => {
+    config.ttl = { ...config.ttl, AccessToken: 7200 };
+  },
+  // payment_initiation accepts any object of its type (no required or known members).
+  rar_type_validation_off: (config) => {
+    const { types } = config.features.richAuthorizationRequests;
+    types.payment_initiation = { ...types.payment_initiation, validate() {} };
   },
 };
 

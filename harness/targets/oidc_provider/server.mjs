@@ -271,6 +271,83 @@ const configuration = {
     introspection: { enabled: true },
   },
 };
+
+// --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
+// A sensitive scope (payments) and a Rich Authorization Requests type (RFC 9396) for payment
+// initiation; access tokens that carry either live only SHORT_LIVED_TTL seconds. Revocation
+// (RFC 7009): clients authenticate as at the token endpoint (same methods and algorithms).
+const SHORT_LIVED_TTL = 30;
+const PAYMENT_FIELDS = {
+  instructedAmount: (v) => isPlain(v) && sameKeys(v, ['currency', 'amount'])
+    && /^[A-Z]{3}$/.test(v.currency) && /^\d{1,12}(\.\d{1,2})?$/.test(v.amount),
+  creditorName: (v) => typeof v === 'string' && v.length > 0 && v.length <= 140,
+  creditorAccount: (v) => isPlain(v) && sameKeys(v, ['iban']) && /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(v.iban),
+  remittanceInformationUnstructured: (v) => typeof v === 'string' && v.length <= 140,
+};
+const PAYMENT_REQUIRED = ['instructedAmount', 'creditorName', 'creditorAccount'];
+const PAYMENT_COMMON = ['type', 'actions', 'locations'];
+function isPlain(v) { return Boolean(v) && typeof v === 'object' && !Array.isArray(v); }
+function sameKeys(v, keys) { return Object.keys(v).length === keys.length && keys.every((k) => k in v); }
+function sameJson(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+function isShortLived(token) {
+  return String(token.scope || '').split(' ').includes('payments')
+    || (token.rar || []).some((detail) => detail.type === 'payment_initiation');
+}
+configuration.scopes.push('payments');
+configuration.ttl.AccessToken = (ctx, token) => (isShortLived(token) ? SHORT_LIVED_TTL : 300);
+configuration.features.revocation = { enabled: true };
+// oidc-provider wants a resource indicator with authorization_details: a request that carries
+// them and names none gets the payments API; other requests keep the library's defaults.
+const PAYMENTS_API = `${settings.issuer}/payments`;
+configuration.features.resourceIndicators = {
+  enabled: true,
+  defaultResource: (ctx, client, oneOf) => oneOf
+    || (ctx.oidc.params?.authorization_details ? PAYMENTS_API : undefined),
+  getResourceServerInfo(ctx, resourceIndicator) {
+    if (resourceIndicator === PAYMENTS_API) {
+      return { scope: 'payments', accessTokenFormat: 'opaque', accessTokenTTL: SHORT_LIVED_TTL };
+    }
+    throw new errors.InvalidTarget();
+  },
+};
+configuration.features.richAuthorizationRequests = {
+  enabled: true,
+  types: {
+    payment_initiation: {
+      // Strict: the three required members, each well-formed, and nothing unknown.
+      validate(ctx, detail) {
+        for (const name of Object.keys(detail)) {
+          if (!PAYMENT_COMMON.includes(name) && !(name in PAYMENT_FIELDS)) {
+            throw new errors.InvalidAuthorizationDetails(`payment_initiation: unknown member ${name}`);
+          }
+        }
+        for (const name of PAYMENT_REQUIRED) {
+          if (!(name in detail)) {
+            throw new errors.InvalidAuthorizationDetails(`payment_initiation: ${name} is required`);
+          }
+        }
+        for (const [name, valid] of Object.entries(PAYMENT_FIELDS)) {
+          if (name in detail && !valid(detail[name])) {
+            throw new errors.InvalidAuthorizationDetails(`payment_initiation: ${name} is malformed`);
+          }
+        }
+        if ('actions' in detail && !detail.actions.every((a) => a === 'initiate')) {
+          throw new errors.InvalidAuthorizationDetails('payment_initiation: the only action is initiate');
+        }
+      },
+    },
+  },
+  // The code carries what was requested and consented to (the consent step grants it).
+  authorizationDetailsForGrantSource(ctx) {
+    const requested = ctx.oidc.params.authorization_details
+      ? JSON.parse(ctx.oidc.params.authorization_details) : [];
+    const granted = ctx.oidc.grant?.rar || [];
+    return requested.filter((detail) => granted.some((g) => sameJson(g, detail)));
+  },
+  authorizationDetailsForAccessToken: (ctx, token, source) => source?.rar,
+  authorizationDetailsForIntrospection: (ctx, token) => token.rar,
+};
+
 configureMutations(settings.mutations || [], configuration, settings);
 const provider = new Provider(settings.issuer, configuration);
 
