@@ -542,7 +542,12 @@ def _verdict_of(item: pytest.Item, call: pytest.CallInfo[None]) -> tuple[Verdict
             return Verdict.ERROR, "the test made no check, so it cannot pass"
         return judge.verdict(), _failed_findings(judge)
     if _is_skip(excinfo):
-        return Verdict.SKIPPED, str(getattr(excinfo.value, "msg", excinfo.value))
+        why = str(getattr(excinfo.value, "msg", excinfo.value))
+        if judge.judged and judge.verdict() in (Verdict.FAILED, Verdict.WARNING):
+            # A requirement had already failed (or a SHOULD) before the test found it did not
+            # apply any further: a skip must not hide that.
+            return judge.verdict(), f"{_failed_findings(judge)}; then skipped: {why}"
+        return Verdict.SKIPPED, why
     if excinfo.errisinstance(RequirementFailed):
         return Verdict.FAILED, _failed_findings(judge) or str(excinfo.value)
     if excinfo.errisinstance(StopForReview) and judge.verdict() is Verdict.REVIEW:
@@ -578,6 +583,10 @@ def pytest_runtest_makereport(
         elif verdict is Verdict.REVIEW and report.failed:
             report.outcome = "passed"  # stopped for a person to look: not a failure
             report.longrepr = None
+        elif verdict in (Verdict.FAILED, Verdict.WARNING) and report.skipped:
+            # a failure found before the test skipped the rest stands, in pytest's count too
+            report.outcome = "failed" if verdict is Verdict.FAILED else "passed"
+            report.longrepr = reason if verdict is Verdict.FAILED else None
     if call.when == "teardown":
         _collect(item, report)
     return report
