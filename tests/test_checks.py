@@ -1246,6 +1246,31 @@ CASES.update(
 )
 
 
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+CONTROL = {"client_id": "control-1"}
+CASES.update(
+    {
+        "expect_control_accepted": (
+            [
+                P(
+                    "par-created",
+                    (ex(201, {"request_uri": "urn:x", "expires_in": 60}), 201),
+                    CONTROL,
+                ),
+                P("resource-served", (ex(200, {"sub": "a"}), 200), CONTROL),
+                P("callback", (front("callback", {"code": "c", "state": "s"}), 0), CONTROL),
+            ],
+            [
+                P("par-refused", (ex(400, {"error": "invalid_request"}), 201), CONTROL),
+                P("no-answer", (NO_RESPONSE, 201), CONTROL),
+                P("error-redirect", (front("callback", {"error": "access_denied"}), 0), CONTROL),
+                P("error-page", (front("error_page", status=400), 0), CONTROL),
+            ],
+        ),
+    }
+)
+
+
 def _params(passing: bool) -> list[Any]:
     return [
         pytest.param(name, case, id=f"{name}[{case.label}]")
@@ -1346,3 +1371,12 @@ def test_error_lists_must_not_be_plain_strings() -> None:
         checks.expect_oauth_error(refused, "invalid_request", req="PAR-2.2-1")
     with pytest.raises(TypeError):
         checks.expect_resource_refused(refused, ["DPoP"], "invalid_token", req="DPOP-7.1-1")
+
+
+def test_control_refusal_is_inconclusive() -> None:
+    """A refused positive control is never a plain pass or fail: a person reviews it."""
+    refused = checks.expect_control_accepted(
+        ex(400, {"error": "invalid_client"}), 201, client_id="ctl", req="R-1"
+    )
+    assert not refused.ok and refused.inconclusive
+    assert "not proven" in refused.actual

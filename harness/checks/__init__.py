@@ -16,6 +16,7 @@ from harness.checks.authorization import (
     expect_par_or_authorization_refused,
     expect_params_kept,
 )
+from harness.checks.downgrade import expect_control_accepted
 from harness.checks.dpop import expect_dpop_nonce_header, expect_dpop_nonce_retry
 from harness.checks.http import (
     expect_date_header,
@@ -92,6 +93,7 @@ __all__ = [
     "expect_authorization_refused",
     "expect_callback_param",
     "expect_claims_present",
+    "expect_control_accepted",
     "expect_date_header",
     "expect_dpop_nonce_header",
     "expect_dpop_nonce_retry",

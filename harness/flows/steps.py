@@ -131,8 +131,10 @@ def post_as_client(
 
     def build() -> tuple[dict[str, str], dict[str, str]]:
         headers = {"DPoP": dpop.proof("POST", url, **(proof or {}))} if dpop else {}
-        auth = client.auth_params(assertion() if assertion else None) if authenticate else {}
-        return headers, {**auth, **params}
+        auth_headers, auth = (
+            client.authentication(assertion() if assertion else None) if authenticate else ({}, {})
+        )
+        return {**headers, **auth_headers}, {**auth, **params}
 
     return client.send(label, "POST", url, build, dpop)
 
@@ -487,3 +489,11 @@ def collecting() -> Iterator[Collected]:
     with recording(Recorder(tag=current_tag())) as recorder:
         yield box
     box.items = list(recorder.items)
+
+
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+
+
+def note(label: str, text: str) -> None:
+    """Put a fact in the running test's evidence (for example why no positive control ran)."""
+    record(Note(label, text))
