@@ -353,43 +353,84 @@ def test_request_without_par_refused(
         )
 
 
+def _pkce_changes(probe: str) -> dict[str, str | None]:
+    """No code_challenge (``no_pkce``), or a plain one: the verifier itself (``plain_pkce``)."""
+    if probe == "no_pkce":
+        return {"code_challenge": None, "code_challenge_method": None}
+    return {"code_challenge": jose.pkce_s256().verifier, "code_challenge_method": "plain"}
+
+
+def _pkce_probe(
+    target: TargetContext, client: Client, controls: Sequence[Client], probe: str
+) -> tuple[flows.Attempt, str, Control | None]:
+    """The FAPI client's PKCE downgrade (PAR, then the browser if PAR accepts it) and the
+    control's pushed request with the same downgrade."""
+    params = _params(client, **_pkce_changes(probe))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    control = _control(
+        target, controls, probe, lambda c: _par(c, target, _params(c, **_pkce_changes(probe)))
+    )
+    return attempt, params["state"], control
+
+
 @pytest.mark.negative
-@pytest.mark.parametrize("probe", ["no_pkce", "plain_pkce"])
 @pytest.mark.requirement("FAPI2SP-5.3.2.2-5")
-def test_missing_or_plain_pkce_refused(
+def test_missing_pkce_refused(
     target: TargetContext,
     client: Client,
     control_clients: tuple[Client, ...],
     judge: Judge,
-    probe: str,
 ) -> None:
-    """The FAPI client pushes a request without code_challenge (``no_pkce``) or with
-    code_challenge_method=plain (``plain_pkce``, the challenge being the verifier). Passing
-    means a refusal with invalid_request: PAR HTTP 400, an error redirect (with state and iss),
-    or an error page. Positive control: a control client pushes the same request and gets 201
-    (the reference target demonstrates this for no_pkce: PKCE is required per client)."""
-
-    def changes() -> dict[str, str | None]:
-        if probe == "no_pkce":
-            return {"code_challenge": None, "code_challenge_method": None}
-        verifier = jose.pkce_s256().verifier
-        return {"code_challenge": verifier, "code_challenge_method": "plain"}
-
-    params = _params(client, **changes())
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    """The FAPI client pushes a request without code_challenge. Passing means a refusal with
+    invalid_request: PAR HTTP 400, an error redirect (with state and iss), or an error page.
+    Positive control: a control client pushes the same request and gets 201 (on the reference
+    target PKCE is required per client, of FAPI clients only)."""
+    attempt, state, control = _pkce_probe(target, client, control_clients, "no_pkce")
     judge.must(
         checks.expect_par_or_authorization_refused(
             attempt.par,
             attempt.front,
             ["invalid_request"],
             ["invalid_request"],
-            state=params["state"],
+            state=state,
             issuer=target.issuer,
             req="FAPI2SP-5.3.2.2-5",
         )
     )
-    control = _control(
-        target, control_clients, probe, lambda c: _par(c, target, _params(c, **changes()))
+    if control is not None:
+        judge.review(
+            checks.expect_control_accepted(
+                control.outcome,
+                control.status,
+                client_id=control.client_id,
+                req="FAPI2SP-5.3.2.2-5",
+            )
+        )
+
+
+@pytest.mark.negative
+@pytest.mark.requirement("FAPI2SP-5.3.2.2-5")
+def test_plain_pkce_refused(
+    target: TargetContext,
+    client: Client,
+    control_clients: tuple[Client, ...],
+    judge: Judge,
+) -> None:
+    """The FAPI client pushes a request with code_challenge_method=plain (the challenge is the
+    verifier). Passing means a refusal with invalid_request: PAR HTTP 400, an error redirect
+    (with state and iss), or an error page. Positive control: a control client pushes the same
+    request and gets 201."""
+    attempt, state, control = _pkce_probe(target, client, control_clients, "plain_pkce")
+    judge.must(
+        checks.expect_par_or_authorization_refused(
+            attempt.par,
+            attempt.front,
+            ["invalid_request"],
+            ["invalid_request"],
+            state=state,
+            issuer=target.issuer,
+            req="FAPI2SP-5.3.2.2-5",
+        )
     )
     if control is not None:
         judge.review(
