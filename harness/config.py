@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,6 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 ClientAuth = Literal["private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"]
 SenderConstraint = Literal["dpop", "mtls"]
 MTLS_AUTH: frozenset[str] = frozenset({"tls_client_auth", "self_signed_tls_client_auth"})
+# Per-client FAPI enforcement (provider_policy/downgrade): methods and "no sender constraint"
+# that only the target's non-FAPI control clients (policy.control_clients) may use.
+ControlClientAuth = Literal[
+    "client_secret_basic", "client_secret_post", "client_secret_jwt", "none"
+]
+SECRET_AUTH: frozenset[str] = frozenset(
+    {"client_secret_basic", "client_secret_post", "client_secret_jwt"}
+)
+FAPI_AUTH: frozenset[str] = frozenset(get_args(ClientAuth))
 
 
 class ConfigError(ValueError):
@@ -49,9 +58,19 @@ class ClientConfig(_Model):
     """One registered client of the target, with the credentials the harness uses for it."""
 
     client_id: str = Field(min_length=1)
-    auth_method: ClientAuth
-    sender_constraint: SenderConstraint
-    redirect_uri: str
+    auth_method: ClientAuth | ControlClientAuth = Field(
+        description="Client authentication: private_key_jwt, tls_client_auth or "
+        "self_signed_tls_client_auth; client_secret_basic, client_secret_post, "
+        "client_secret_jwt and none only for control clients (policy.control_clients)."
+    )
+    sender_constraint: SenderConstraint | Literal["bearer"] = Field(
+        description="How the client's access tokens are bound: dpop or mtls; bearer (unbound) "
+        "only for control clients (policy.control_clients)."
+    )
+    redirect_uri: str = Field(
+        description="The registered redirect URI the harness uses: https, or http only for "
+        "control clients (policy.control_clients)."
+    )
     scope: str = "openid"
     jwks: dict[str, Any] | None = Field(
         default=None,
@@ -64,16 +83,25 @@ class ClientConfig(_Model):
     )
     cert_file: Path | None = Field(default=None, description="PEM client certificate for mTLS.")
     key_file: Path | None = Field(default=None, description="PEM private key of cert_file.")
+    client_secret: str | None = Field(
+        default=None,
+        description="The client's secret, for client_secret_basic, client_secret_post and "
+        "client_secret_jwt (control clients only); use ${NAME} to read it from the environment.",
+    )
 
     @field_validator("redirect_uri")
     @classmethod
-    def _redirect_https(cls, value: str) -> str:
+    def _redirect_web(cls, value: str) -> str:
+        if re.match(r"^http://[^/\s]+", value):
+            return value  # a control client's; FAPI clients are held to https by TargetConfig
         return _https_url(value)
 
     @model_validator(mode="after")
     def _credentials_present(self) -> ClientConfig:
         if self.auth_method == "private_key_jwt" and self.jwks_file is None:
             raise ValueError("jwks_file is required when auth_method is private_key_jwt")
+        if self.auth_method in SECRET_AUTH and not self.client_secret:
+            raise ValueError(f"client_secret is required when auth_method is {self.auth_method}")
         needs_cert = self.auth_method in MTLS_AUTH or self.sender_constraint == "mtls"
         if needs_cert and (self.cert_file is None or self.key_file is None):
             raise ValueError(
@@ -287,6 +315,14 @@ class PolicyConfig(_Model):
     use. Each area keeps its fields in its own block below; the report shows the bound used."""
 
     # --- per-client FAPI enforcement (provider_policy/downgrade) ---
+    control_clients: tuple[str, ...] = Field(
+        default=(),
+        description="client_ids (from clients) of the target's non-FAPI control clients: the "
+        "downgrade tests send each probe with one that can express it, expecting success, to "
+        "prove the probe well-formed (default: none, and the report says no control was "
+        "available). Only these clients may use client_secret_*/none authentication, bearer "
+        "tokens or an http redirect URI; they cannot be a variant's client.",
+    )
 
     # --- multi-factor authentication (provider_policy/mfa) ---
     mfa_acr: str | None = Field(
@@ -405,6 +441,43 @@ class TargetConfig(_Model):
     @classmethod
     def _issuer_https(cls, value: str) -> str:
         return _https_url(value)
+
+    @model_validator(mode="after")
+    def _control_clients(self) -> TargetConfig:
+        """Per-client FAPI enforcement: control clients exist and serve no variant; only they
+        may use what FAPI 2.0 forbids (client secrets, no authentication, bearer tokens, http)."""
+        ids = [c.client_id for c in self.clients]
+        controls = self.policy.control_clients
+        in_variants = {v.client for v in self.variants} | {v.client2 for v in self.variants}
+        for i, client_id in enumerate(controls):
+            where = f"policy.control_clients[{i}]"
+            if client_id not in ids:
+                raise ValueError(f"{where}: unknown client {client_id!r}; known: {', '.join(ids)}")
+            if client_id in in_variants:
+                raise ValueError(
+                    f"{where}: {client_id!r} is a variant's client; a control client must not "
+                    "be one of the FAPI clients under test"
+                )
+        for i, client in enumerate(self.clients):
+            if client.client_id in controls:
+                continue
+            why = "only control clients (policy.control_clients) may use it"
+            if client.auth_method not in FAPI_AUTH:
+                raise ValueError(
+                    f"clients[{i}].auth_method: {client.auth_method} is not a FAPI 2.0 method; "
+                    + why
+                )
+            if client.sender_constraint == "bearer":
+                raise ValueError(
+                    f"clients[{i}].sender_constraint: bearer (unbound tokens) is not FAPI 2.0; "
+                    + why
+                )
+            if not client.redirect_uri.startswith("https://"):
+                raise ValueError(
+                    f"clients[{i}].redirect_uri: must be an https:// URL, got "
+                    f"{client.redirect_uri!r}; " + why
+                )
+        return self
 
     @model_validator(mode="after")
     def _variants_refer_to_clients(self) -> TargetConfig:

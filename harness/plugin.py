@@ -476,6 +476,15 @@ def judge(request: pytest.FixtureRequest) -> Judge:
     return item.stash[JUDGE]
 
 
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+@pytest.fixture
+def control_clients(request: pytest.FixtureRequest) -> tuple[Client, ...]:
+    """The target's non-FAPI control clients (``policy.control_clients``), in that order:
+    the downgrade tests send their probes with them too, expecting success."""
+    session = _session(request.config)
+    return tuple(session.client(c) for c in session.config.policy.control_clients)
+
+
 # --- verdicts -------------------------------------------------------------------------------
 
 

@@ -1284,6 +1284,31 @@ CASES.update(
 )
 
 
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+CONTROL = {"client_id": "control-1"}
+CASES.update(
+    {
+        "expect_control_accepted": (
+            [
+                P(
+                    "par-created",
+                    (ex(201, {"request_uri": "urn:x", "expires_in": 60}), 201),
+                    CONTROL,
+                ),
+                P("resource-served", (ex(200, {"sub": "a"}), 200), CONTROL),
+                P("callback", (front("callback", {"code": "c", "state": "s"}), 0), CONTROL),
+            ],
+            [
+                P("par-refused", (ex(400, {"error": "invalid_request"}), 201), CONTROL),
+                P("no-answer", (NO_RESPONSE, 201), CONTROL),
+                P("error-redirect", (front("callback", {"error": "access_denied"}), 0), CONTROL),
+                P("error-page", (front("error_page", status=400), 0), CONTROL),
+            ],
+        ),
+    }
+)
+
+
 # --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
 PAYMENT = {"type": "payment_initiation", "instructedAmount": {"currency": "EUR", "amount": "1"}}
 BOUND = "policy.max_access_token_lifetime = 300 s, default"
@@ -1486,3 +1511,12 @@ def test_consent_undeclared_is_inconclusive_not_failed() -> None:
     finding = checks.expect_consent_shown(CODE_BACK, ("login",), (), req="OIDC-3.1.2.4-1")
     assert not finding.ok
     assert finding.inconclusive
+
+
+def test_control_refusal_is_inconclusive() -> None:
+    """A refused positive control is never a plain pass or fail: a person reviews it."""
+    refused = checks.expect_control_accepted(
+        ex(400, {"error": "invalid_client"}), 201, client_id="ctl", req="R-1"
+    )
+    assert not refused.ok and refused.inconclusive
+    assert "not proven" in refused.actual

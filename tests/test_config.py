@@ -65,9 +65,9 @@ def _error(data: dict[str, Any], base: Path) -> str:
         (lambda d: d.update(issuer="http://as.example.test"), "issuer", "https://"),
         (lambda d: d["clients"][0].pop("jwks_file"), "clients[0]", "jwks_file is required"),
         (
-            lambda d: d["clients"][1].update(auth_method="client_secret_basic"),
+            lambda d: d["clients"][1].update(auth_method="client_secret_basic", client_secret="s"),
             "clients[1].auth_method",
-            "",
+            "not a FAPI 2.0 method",
         ),
         (
             lambda d: d["clients"][0].update(sender_constraint="mtls"),
@@ -99,6 +99,32 @@ def _error(data: dict[str, Any], base: Path) -> str:
             "exactly one",
         ),
         (lambda d: d.update(timeouts={"read": 0}), "timeouts.read", "greater than 0"),
+        # --- per-client FAPI enforcement (provider_policy/downgrade) ---
+        (
+            lambda d: d["clients"][1].update(auth_method="client_secret_post"),
+            "clients[1]",
+            "client_secret is required",
+        ),
+        (
+            lambda d: d["clients"][1].update(sender_constraint="bearer"),
+            "clients[1].sender_constraint",
+            "only control clients",
+        ),
+        (
+            lambda d: d["clients"][1].update(redirect_uri="http://127.0.0.1:9/cb"),
+            "clients[1].redirect_uri",
+            "https://",
+        ),
+        (
+            lambda d: d.update(policy={"control_clients": ["nobody"]}),
+            "policy.control_clients[0]",
+            "unknown client",
+        ),
+        (
+            lambda d: d.update(policy={"control_clients": ["c2"]}),
+            "policy.control_clients[0]",
+            "variant's client",
+        ),
     ],
 )
 def test_errors_name_the_field(mutate: Any, field: str, words: str, config_dir: Path) -> None:
@@ -271,3 +297,27 @@ def test_inline_credential_errors_name_the_field(
     first = {k: v for k, v in data["clients"][0].items() if k != "jwks_file"} | inline
     with pytest.raises(ConfigError, match=message):
         parse_config({**data, "clients": [first, data["clients"][1]]}, config_dir)
+
+
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+
+
+def test_control_client_may_use_what_fapi_forbids(config_dir: Path) -> None:
+    """A client named in policy.control_clients may use a client secret, bearer tokens and an
+    http redirect URI; the variants' clients stay FAPI."""
+    data = copy.deepcopy(minimal_config())
+    data["clients"].append(
+        {
+            "client_id": "ctl",
+            "auth_method": "client_secret_basic",
+            "client_secret": "s3cret",
+            "sender_constraint": "bearer",
+            "redirect_uri": "http://127.0.0.1:8080/cb",
+        }
+    )
+    data["policy"] = {"control_clients": ["ctl"]}
+    config = parse_config(data, config_dir)
+    assert config.policy.control_clients == ("ctl",)
+    assert config.client("ctl").client_secret == "s3cret"
+    del data["policy"]
+    assert "clients[2].auth_method" in _error(data, config_dir)

@@ -17,6 +17,7 @@ from harness.checks.authorization import (
     expect_par_or_authorization_refused,
     expect_params_kept,
 )
+from harness.checks.downgrade import expect_control_accepted
 from harness.checks.dpop import expect_dpop_nonce_header, expect_dpop_nonce_retry
 from harness.checks.http import (
     expect_date_header,
@@ -101,6 +102,7 @@ __all__ = [
     "expect_callback_param",
     "expect_claims_present",
     "expect_consent_shown",
+    "expect_control_accepted",
     "expect_date_header",
     "expect_dpop_nonce_header",
     "expect_dpop_nonce_retry",

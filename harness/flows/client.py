@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 from harness import jose
 from harness.config import MTLS_AUTH, ClientConfig, TargetConfig
@@ -87,12 +89,29 @@ class Client:
     def auth_params(self, assertion: str | None = None) -> dict[str, str]:
         """Client authentication form parameters, with a fresh assertion on every call, or
         ``assertion`` (a hand-made one, for negative tests) in its place."""
-        if self.config.auth_method in MTLS_AUTH and assertion is None:
-            return {"client_id": self.client_id}
+        return self.authentication(assertion)[1]
+
+    def authentication(self, assertion: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+        """The headers and form parameters that authenticate the client by its ``auth_method``:
+        a fresh assertion on every call (private_key_jwt, client_secret_jwt), or ``assertion``
+        (a hand-made one, for negative tests) in its place; the secret in the Authorization
+        header (client_secret_basic, RFC 6749 2.3.1) or the form (client_secret_post); only the
+        client_id for mTLS methods (the certificate authenticates) and for ``none``."""
+        method = self.config.auth_method
+        secret = self.config.client_secret or ""
+        if assertion is None and method in MTLS_AUTH | {"none"}:
+            return {}, {"client_id": self.client_id}
+        if assertion is None and method == "client_secret_basic":
+            pair = f"{quote_plus(self.client_id)}:{quote_plus(secret)}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}, {}
+        if assertion is None and method == "client_secret_post":
+            return {}, {"client_id": self.client_id, "client_secret": secret}
+        if assertion is None and method == "client_secret_jwt":
+            assertion = jose.client_secret_assertion(self.client_id, self.issuer, secret)
         if assertion is None:
             assert self.assertion_key is not None
             assertion = jose.client_assertion(self.client_id, self.issuer, self.assertion_key)
-        return {
+        return {}, {
             "client_id": self.client_id,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion,

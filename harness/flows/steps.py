@@ -131,8 +131,10 @@ def post_as_client(
 
     def build() -> tuple[dict[str, str], dict[str, str]]:
         headers = {"DPoP": dpop.proof("POST", url, **(proof or {}))} if dpop else {}
-        auth = client.auth_params(assertion() if assertion else None) if authenticate else {}
-        return headers, {**auth, **params}
+        auth_headers, auth = (
+            client.authentication(assertion() if assertion else None) if authenticate else ({}, {})
+        )
+        return {**headers, **auth_headers}, {**auth, **params}
 
     return client.send(label, "POST", url, build, dpop)
 
@@ -538,3 +540,11 @@ def revoke_token(client: Client, discovery: Discovery, token: str, hint: str) ->
     return post_as_client(
         client, f"revocation ({hint})", url, {"token": token, "token_type_hint": hint}
     )
+
+
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+
+
+def note(label: str, text: str) -> None:
+    """Put a fact in the running test's evidence (for example why no positive control ran)."""
+    record(Note(label, text))

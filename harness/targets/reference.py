@@ -279,6 +279,8 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
             registrations.append(reg)
             harness_clients.append(entry)
 
+    controls = _control_client(pki, redirect_uri, registrations, harness_clients)
+
     login = tomllib.loads((_package_dir() / "login.toml").read_text(encoding="utf-8"))["login"]
     # Multi-factor authentication: a fresh TOTP secret per run, known to the server (settings)
     # and to the harness (the second-factor step of target.toml, a file only its owner reads).
@@ -293,7 +295,7 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
         "clients": harness_clients,
         "variants": variants,
         "browser": {"loopback_only": True, "login": login},
-        "policy": {"mfa_acr": MFA_ACR},
+        "policy": {"mfa_acr": MFA_ACR, "control_clients": controls},
     }
     # --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
     policy: dict[str, Any] = harness_config.setdefault("policy", {})
@@ -311,6 +313,7 @@ def generate_material(workdir: Path, port: int, redirect_uri: str) -> dict[str, 
         "clients": registrations,
         "eventsFile": str(workdir / "events.jsonl"),
         "mfa": {"acr": MFA_ACR, "totpSecret": totp_secret},
+        "controlClients": controls,
     }
 
 
@@ -330,6 +333,54 @@ def _with_totp_secret(login: list[dict[str, Any]], secret: str) -> list[dict[str
         }
         for page in login
     ]
+
+
+# --- per-client FAPI enforcement (provider_policy/downgrade) ---
+CONTROL_CLIENT = "control-1"
+
+
+def _control_client(
+    pki: Path,
+    redirect_uri: str,
+    registrations: list[dict[str, Any]],
+    harness_clients: list[dict[str, Any]],
+) -> list[str]:
+    """Register the non-FAPI control client (server.mjs keeps it off the FAPI 2.0 profile): it
+    authenticates with private_key_jwt (ES256; the server allows no other method to anyone),
+    its tokens are not sender-constrained, and its redirect URI is http (loopback). Returns
+    the control client ids for the configuration's policy.control_clients."""
+    jwk = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+    jwk.ensure_kid()
+    private = {**jwk.as_dict(private=True), "alg": "ES256", "use": "sig"}
+    public = {**jwk.as_dict(private=False), "alg": "ES256", "use": "sig"}
+    jwks_path = pki / f"{CONTROL_CLIENT}.jwks.json"
+    jwks_path.write_text(json.dumps({"keys": [private]}))
+    jwks_path.chmod(0o600)
+    http_redirect = "http://" + redirect_uri.removeprefix("https://")
+    registrations.append(
+        {
+            "client_id": CONTROL_CLIENT,
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "redirect_uris": [http_redirect],
+            "scope": SCOPE,
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_signing_alg": "ES256",
+            "id_token_signed_response_alg": "ES256",
+            "jwks": {"keys": [public]},
+        }
+    )
+    harness_clients.append(
+        {
+            "client_id": CONTROL_CLIENT,
+            "auth_method": "private_key_jwt",
+            "sender_constraint": "bearer",
+            "redirect_uri": http_redirect,
+            "scope": "openid profile",
+            "jwks_file": f"pki/{CONTROL_CLIENT}.jwks.json",
+        }
+    )
+    return [CONTROL_CLIENT]
 
 
 @dataclass

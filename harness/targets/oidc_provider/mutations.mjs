@@ -855,6 +855,42 @@ export const MUTATIONS = {
     };
     return chain(remember, serveExpired);
   },
+  // --- per-client FAPI enforcement (suites/provider_policy/downgrade) ---
+  // PAR takes a FAPI client's client_secret_basic, client_secret_post or client_secret_jwt
+  // authentication, or none at all (no assertion, secret or client certificate): it answers
+  // 201 with a request_uri in the server's place, as a server that offers these methods would.
+  fapi_client_weak_auth_accepted: ({ settings }) => async (ctx, next) => {
+    if (!(ctx.method === 'POST' && ctx.path === '/request'
+      && ctx.is('application/x-www-form-urlencoded'))) return next();
+    let params = ctx.request.body; // already read by a mutation before this one
+    if (!params || typeof params !== 'object') {
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      params = querystring.parse(Buffer.concat(chunks).toString());
+      ctx.request.body = params;
+    }
+    const header = ctx.get('authorization') || '';
+    const basic = header.toLowerCase().startsWith('basic ');
+    const clientId = basic
+      ? querystring.unescape(Buffer.from(header.slice(6).trim(), 'base64').toString().split(':')[0])
+      : params.client_id;
+    const controls = new Set(settings.controlClients || []);
+    if (!settings.clients.some((c) => c.client_id === clientId) || controls.has(clientId)) return next();
+    let alg;
+    try {
+      alg = params.client_assertion ? decodeProtectedHeader(params.client_assertion).alg : undefined;
+    } catch { /* a malformed assertion is not what this mutant overlooks */ }
+    const secretJwt = params.client_assertion && alg === 'HS256' && params.client_secret === undefined;
+    const none = !basic && !params.client_assertion && params.client_secret === undefined
+      && !ctx.socket.getPeerX509Certificate?.();
+    if (!(basic || params.client_secret !== undefined || secretJwt || none)) return next();
+    ctx.status = 201;
+    ctx.body = {
+      request_uri: `urn:ietf:params:oauth:request_uri:${crypto.randomBytes(16).toString('base64url')}`,
+      expires_in: 60,
+    };
+    return undefined;
+  },
 };
 
 // Mutations that change the server's own configuration instead of its traffic:
@@ -951,6 +987,23 @@ export const CONFIG_MUTATIONS = {
   rar_type_validation_off: (config) => {
     const { types } = config.features.richAuthorizationRequests;
     types.payment_initiation = { ...types.payment_initiation, validate() {} };
+  },
+  // --- per-client FAPI enforcement (suites/provider_policy/downgrade) ---
+  // The FAPI 2.0 profile is off for every client (the per-client switch is not applied): PKCE,
+  // which the server requires per client of FAPI clients only, is no longer required.
+  fapi_profile_off: (config) => {
+    config.features.fapi = { ...config.features.fapi, profile: () => undefined };
+  },
+  // FAPI clients may register http redirect URIs: each gets the http twin of its https one.
+  fapi_clients_http_redirect: (config, settings) => {
+    const controls = new Set(settings.controlClients || []);
+    for (const client of settings.clients) {
+      if (controls.has(client.client_id)) continue;
+      client.redirect_uris = [
+        ...client.redirect_uris,
+        ...client.redirect_uris.map((uri) => uri.replace(/^https:/, 'http:')),
+      ];
+    }
   },
 };
 

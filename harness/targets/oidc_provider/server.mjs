@@ -175,6 +175,8 @@ function mfaInteractions(provider) {
 }
 // --- end of multi-factor authentication ---
 
+// Per-client FAPI enforcement (provider_policy/downgrade): the clients that are not FAPI 2.0.
+const controlClients = new Set(settings.controlClients || []);
 const configuration = {
   clients: settings.clients,
   jwks: { keys },
@@ -200,7 +202,9 @@ const configuration = {
       },
     };
   },
-  pkce: { required: () => true },
+  // Per-client FAPI enforcement (provider_policy/downgrade): PKCE is required of every client
+  // on the FAPI 2.0 profile (all but the non-FAPI control clients, see features.fapi.profile).
+  pkce: { required: (ctx) => ctx.oidc.isFapi('2.0') === '2.0' },
   // FAPI 2.0 SP 5.3.2.1: a client assertion's aud is the issuer, as a string (item 8, as
   // oidc-provider's FAPI 2.0 default checks), and its iat is at most 60 s ahead (item 13:
   // oidc-provider itself checks iat only when the assertion has no exp).
@@ -247,7 +251,9 @@ const configuration = {
   interactions: { policy: interactionPolicyWithMfa() },
   features: {
     devInteractions: { enabled: true },
-    fapi: { enabled: true, profile: '2.0' },
+    // Per-client FAPI enforcement (provider_policy/downgrade): every client is on the FAPI 2.0
+    // profile except the non-FAPI control clients (settings.controlClients).
+    fapi: { enabled: true, profile: (ctx, client) => (controlClients.has(client?.clientId) ? undefined : '2.0') },
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
     dPoP: { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true },
     mTLS: {
