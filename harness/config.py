@@ -418,7 +418,11 @@ class TargetConfig(_Model):
     )
     resource: ResourceConfig
     clients: tuple[ClientConfig, ...] = Field(min_length=1)
-    variants: tuple[VariantConfig, ...] = Field(min_length=1)
+    variants: tuple[VariantConfig, ...] = Field(
+        default=(),
+        description="The variants to run. Left out: one per pair of (non-control) clients that "
+        "share auth_method and sender_constraint, in the order of clients.",
+    )
     browser: BrowserConfig
     timeouts: TimeoutConfig = TimeoutConfig()
     server_events_file: Path | None = Field(
@@ -479,8 +483,41 @@ class TargetConfig(_Model):
                 )
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_variants(cls, data: Any) -> Any:
+        """Where the configuration leaves the variants out, pair the clients (the reason goes
+        into each variant's ``why`` and so into the report)."""
+        if not isinstance(data, dict) or data.get("variants") or "clients" not in data:
+            return data
+        clients, policy = data.get("clients"), data.get("policy") or {}
+        controls = set(policy.get("control_clients") or []) if isinstance(policy, dict) else set()
+        groups: dict[tuple[str, str], list[str]] = {}
+        for client in clients if isinstance(clients, list) else []:
+            if not isinstance(client, dict) or client.get("client_id") in controls:
+                continue
+            key = (str(client.get("auth_method")), str(client.get("sender_constraint")))
+            groups.setdefault(key, []).append(str(client.get("client_id")))
+        variants = [
+            {
+                "name": f"{auth}-{sender}",
+                "client": ids[0],
+                "client2": ids[1],
+                "why": f"derived (no variants in the configuration): clients {ids[0]} and "
+                f"{ids[1]} both use {auth} with {sender} sender constraint",
+            }
+            for (auth, sender), ids in groups.items()
+            if len(ids) >= 2
+        ]
+        return {**data, "variants": variants}
+
     @model_validator(mode="after")
     def _variants_refer_to_clients(self) -> TargetConfig:
+        if not self.variants:
+            raise ValueError(
+                "variants: none given, and no two clients share auth_method and "
+                "sender_constraint to make one (each variant needs two clients)"
+            )
         ids = [c.client_id for c in self.clients]
         for i, variant in enumerate(self.variants):
             for field in ("client", "client2"):

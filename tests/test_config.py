@@ -321,3 +321,18 @@ def test_control_client_may_use_what_fapi_forbids(config_dir: Path) -> None:
     assert config.client("ctl").client_secret == "s3cret"
     del data["policy"]
     assert "clients[2].auth_method" in _error(data, config_dir)
+
+
+def test_variants_left_out_are_derived_from_the_clients(config_dir: Path) -> None:
+    data = minimal_config()
+    del data["variants"]
+    config = parse_config(data, config_dir)
+    (variant,) = config.variants
+    assert (variant.name, variant.client, variant.client2) == ("private_key_jwt-dpop", "c1", "c2")
+    assert variant.why is not None and "c1 and c2 both use private_key_jwt" in variant.why
+    lonely = copy.deepcopy(data)
+    lonely["clients"][1]["sender_constraint"] = "mtls"
+    lonely["clients"][1]["cert_file"] = "c1.crt"
+    lonely["clients"][1]["key_file"] = "c1.key"
+    with pytest.raises(ConfigError, match="variants: none given, and no two clients share"):
+        parse_config(lonely, config_dir)
