@@ -38,6 +38,7 @@ def test_rar_types_advertised(target: TargetContext, judge: Judge) -> None:
     """Discovery is read. Passing means authorization_details_types_supported is a list that
     contains the type of policy.rar_sample (RFC 9396 10 has no keyword here: a WARNING if not)."""
     sample = _sample(target)
+    flows.Collected([target.discovery.exchange]).attach()  # the exchange judged, as evidence
     judge.should(
         checks.expect_metadata_contains(
             target.discovery.metadata,
