@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 import tomli_w
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from harness.config import SCHEMA_FILE, ConfigError, config_schema, load_config, parse_config
 from tests.conftest import minimal_config
@@ -270,14 +272,19 @@ def test_inline_credentials_become_private_files(config_dir: Path, monkeypatch: 
     del first["jwks_file"]
     first["jwks"] = json.loads((config_dir / "c1.jwks.json").read_text())
     first["cert"] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
-    first["key"] = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
+    # a key generated now, never committed
+    first["key"] = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode()
+    )
     second = {k: v for k, v in data["clients"][1].items() if k != "jwks_file"}
     second["jwks"] = "${C2_JWKS}"
     config = parse_config({**data, "clients": [first, second]}, config_dir)
     c1, c2 = config.clients
     assert c1.jwks_file is not None and json.loads(c1.jwks_file.read_text()) == first["jwks"]
     assert c1.jwks_file.stat().st_mode & 0o777 == 0o600
-    assert c1.key_file is not None and c1.key_file.read_text().startswith("-----BEGIN PRIVATE")
+    assert c1.key_file is not None and c1.key_file.read_text() == first["key"].strip() + "\n"
     assert c2.jwks_file is not None and json.loads(c2.jwks_file.read_text()) == jwks
     assert c1.jwks is None and c1.cert is None  # only the files are used from here on
 
