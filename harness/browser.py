@@ -1,6 +1,7 @@
 """A real browser through the target's login and consent pages, with the callback captured.
 
-One Chromium is launched per run (lazily) and every authorization gets a fresh context, so no
+One Chromium is launched per run (lazily; in a parallel run, one for all workers: see
+``SharedChromium``) and every authorization whose subject is the login gets a fresh context, so no
 session or cookie leaks from one flow into the next. The redirect to the client's redirect_uri
 is read from the browser's request event: it needs nothing listening there, and works for any
 redirect_uri. A screenshot of every page the steps act on is kept as evidence.
@@ -12,6 +13,11 @@ import contextlib
 import fnmatch
 import importlib
 import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +45,8 @@ from harness.otp import wrong_totp as wrong_totp_code
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 MAX_PAGES = 12
+DEVTOOLS_PORT_FILE = "DevToolsActivePort"  # written by Chromium into its user data dir
+LAUNCH_ERROR_FILE = "fapi-harness-launch-error"
 
 
 class BrowserUnavailable(RuntimeError):
@@ -120,6 +128,13 @@ def _chromium_args(loopback_only: bool) -> list[str]:
         "--disable-quic",
         "--no-first-run",
         "--disable-gpu",
+        # Memory: no renderer kept warm for the next page, no preloaded omnibox pages per
+        # window (a headless browser shows no omnibox), and one renderer per site rather than
+        # per origin (every page here is on loopback).
+        "--disable-features=SpareRendererForSitePerProcess,WebUIOmniboxPopup,"
+        "WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
+        "--disable-site-isolation-trials",
+        "--in-process-gpu",  # software compositing in the browser process: one process less
     ]
     if os.geteuid() == 0:
         args.append("--no-sandbox")
@@ -146,8 +161,130 @@ def _executable(configured: Path | None, playwright: Playwright) -> Path | None:
     )
 
 
+class SharedChromium:
+    """One Chromium for every worker of a parallel run. Each worker connects to it over the
+    DevTools protocol and keeps its own contexts, so a browser's fixed memory (its main, GPU,
+    network and zygote processes: about 175 MiB) is paid once, not once per worker.
+
+    ``start`` launches it in the background, so the run's start does not wait for it; workers
+    find it through ``user_data_dir`` (``connect_shared_chromium``). Its DevTools port listens on
+    127.0.0.1 only, for the length of the run. It is stopped by pid (``stop``); if the run's own
+    process dies, the kernel kills it (parent-death signal)."""
+
+    def __init__(self, *, executable: Path | None, headless: bool, loopback_only: bool) -> None:
+        self.executable = executable
+        self.headless = headless
+        self.loopback_only = loopback_only
+        self.user_data_dir = Path(tempfile.mkdtemp(prefix="fh-chromium-"))
+        self._process: subprocess.Popen[bytes] | None = None
+        self._launched = threading.Event()  # set once the launch succeeded or failed
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Launch Chromium in a background thread (which lives as long as the browser: the
+        parent-death signal is tied to the thread that started the process)."""
+        self._thread = threading.Thread(target=self._run, name="fapi-harness-chromium", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with sync_playwright() as playwright:  # only to find Playwright's own Chromium
+                path = _executable(self.executable, playwright) or Path(
+                    playwright.chromium.executable_path
+                )
+            args = [
+                str(path),
+                f"--user-data-dir={self.user_data_dir}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--no-default-browser-check",
+                "--disable-back-forward-cache",  # a page left keeps no renderer alive
+                *(["--headless"] if self.headless else []),
+                *_chromium_args(self.loopback_only),
+                "--no-startup-window",  # the workers open their own
+            ]
+            with (self.user_data_dir / "chromium.log").open("wb") as log:
+                self._process = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    preexec_fn=_die_with_parent,
+                )
+        except (OSError, PlaywrightError, BrowserUnavailable) as exc:
+            (self.user_data_dir / LAUNCH_ERROR_FILE).write_text(f"cannot start the browser: {exc}")
+            return
+        finally:
+            self._launched.set()
+        self._stop.wait()
+
+    def stop(self) -> None:
+        """Stop the browser by pid and remove its profile (safe to call twice)."""
+        if self._thread is not None:
+            self._launched.wait(timeout=30)  # a launch under way finishes first
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        shutil.rmtree(self.user_data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _driver_env() -> Iterator[None]:
+    """While Playwright starts its Node driver (which copies our environment): give that Node a
+    small young generation, unless NODE_OPTIONS is set already. It saves 15-30 MiB per worker."""
+    if "NODE_OPTIONS" in os.environ:
+        yield
+        return
+    os.environ["NODE_OPTIONS"] = "--max-semi-space-size=1"
+    try:
+        yield
+    finally:
+        os.environ.pop("NODE_OPTIONS", None)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: be killed when the thread that launched us ends (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def connect_shared_chromium(
+    playwright: Playwright, user_data_dir: Path, timeout_s: float = 60.0
+) -> PwBrowser:
+    """Connect to the run's ``SharedChromium``, waiting for it to be up."""
+    port_file = user_data_dir / DEVTOOLS_PORT_FILE
+    error_file = user_data_dir / LAUNCH_ERROR_FILE
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if error_file.is_file():
+            raise BrowserUnavailable(error_file.read_text())
+        with contextlib.suppress(OSError):
+            port = port_file.read_text().split()[0] if port_file.is_file() else ""
+            if port.isdigit():
+                return playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+        if time.monotonic() > deadline:
+            raise BrowserUnavailable(
+                f"the run's shared browser did not come up within {timeout_s:.0f} s "
+                f"(its log: {user_data_dir / 'chromium.log'})"
+            )
+        time.sleep(0.05)
+
+
 class Browser:
-    """Launches Chromium on first use and drives authorizations, each in a fresh context."""
+    """Drives authorizations in Chromium, each whose subject is the login in a fresh context.
+    The browser is launched on first use, or, with ``shared_dir``, the run's ``SharedChromium``
+    is used."""
 
     def __init__(
         self,
@@ -157,34 +294,43 @@ class Browser:
         loopback_only: bool = False,
         step_timeout_s: float = 15.0,
         reuse_session: bool = False,
+        shared_dir: Path | None = None,
     ) -> None:
         self.executable = executable
         self.headless = headless
         self.loopback_only = loopback_only
         self.step_timeout_s = step_timeout_s
         self.reuse_session = reuse_session
+        self.shared_dir = shared_dir
         self._playwright: Playwright | None = None
         self._browser: PwBrowser | None = None
         self._shared: BrowserContext | None = None
+        self._shared_page: Page | None = None
 
     def _launch(self) -> PwBrowser:
         if self._browser is None:
-            self._playwright = sync_playwright().start()
+            with _driver_env():
+                self._playwright = sync_playwright().start()
             try:
-                path = _executable(self.executable, self._playwright)
-                self._browser = self._playwright.chromium.launch(
-                    executable_path=str(path) if path else None,
-                    headless=self.headless,
-                    args=_chromium_args(self.loopback_only),
-                )
+                if self.shared_dir is not None:
+                    self._browser = connect_shared_chromium(self._playwright, self.shared_dir)
+                else:
+                    path = _executable(self.executable, self._playwright)
+                    self._browser = self._playwright.chromium.launch(
+                        executable_path=str(path) if path else None,
+                        headless=self.headless,
+                        args=_chromium_args(self.loopback_only),
+                    )
             except (PlaywrightError, BrowserUnavailable) as exc:
                 self.close()
                 raise BrowserUnavailable(f"cannot start the browser: {exc}") from exc
         return self._browser
 
     def close(self) -> None:
-        """Close the browser and Playwright (safe to call twice)."""
+        """Close the browser (or, when shared, this worker's contexts) and Playwright (safe to
+        call twice)."""
         self._shared = None
+        self._shared_page = None
         if self._browser is not None:
             with contextlib.suppress(PlaywrightError):
                 self._browser.close()
@@ -203,19 +349,18 @@ class Browser:
     @contextlib.contextmanager
     def page(self, *, shared: bool = False) -> Iterator[Page]:
         """A page in a fresh context of this browser (closed after the block), or, with
-        ``shared``, in the one context this browser keeps for set-up flows: its cookies (the
-        user's login session and consent at the server) carry over from one set-up to the next."""
+        ``shared``, the one page of the one context this browser keeps for set-up flows: its
+        cookies (the user's login session and consent at the server) carry over from one set-up
+        to the next, and the page stays open for the next (opening a page costs a renderer)."""
         tag = current_tag()
         headers = {TEST_HEADER: tag} if tag else {}
         if shared:
             if self._shared is None:
                 self._shared = self._new_context()
             self._shared.set_extra_http_headers(headers)
-            page = self._shared.new_page()
-            try:
-                yield page
-            finally:
-                page.close()
+            if self._shared_page is None or self._shared_page.is_closed():
+                self._shared_page = self._shared.new_page()
+            yield self._shared_page
             return
         context = self._new_context()
         context.set_extra_http_headers(headers)
@@ -299,7 +444,7 @@ class Browser:
     ) -> AuthorizationResponse:
         targets = (redirect_uri,) if isinstance(redirect_uri, str) else redirect_uri
         bases = {_base(t) for t in targets}
-        with self.page(shared=shared) as page:
+        with self.page(shared=shared) as page, contextlib.ExitStack() as cleanup:
             callbacks: list[Request] = []
             statuses: list[int] = []
 
@@ -315,6 +460,9 @@ class Browser:
 
             page.on("request", on_request)
             page.on("response", on_response)
+            # the shared page outlives this attempt: its next attempt must not call these
+            cleanup.callback(page.remove_listener, "response", on_response)
+            cleanup.callback(page.remove_listener, "request", on_request)
             visited: list[str] = []
             try:
                 page.goto(url, wait_until="domcontentloaded")

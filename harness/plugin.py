@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from harness.browser import Browser
+from harness.browser import Browser, SharedChromium
 from harness.catalogue import load_catalogue
 from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
 from harness.evidence import (
@@ -58,6 +58,7 @@ STARTED = pytest.StashKey[float]()
 EVENTS = pytest.StashKey[int]()
 TAG = pytest.StashKey[str]()
 WORKER_TARGET = "fapi_harness_target_config"  # xdist workerinput key: the target to test
+WORKER_BROWSER = "fapi_harness_shared_browser"  # xdist workerinput key: the run's one Chromium
 WORKER_SESSION = "fapi_harness_session"  # xdist workeroutput key: the worker's session evidence
 _TAGS = itertools.count(1)
 SESSION = pytest.StashKey["HarnessSession"]()
@@ -285,7 +286,9 @@ def pytest_configure(config: pytest.Config) -> None:
         enabled=not config.getoption("--no-redact"),
     )
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
-        config.pluginmanager.register(XdistBridge(config_path.resolve()), "fapi-harness-xdist")
+        config.pluginmanager.register(
+            XdistBridge(config_path.resolve(), target), "fapi-harness-xdist"
+        )
     config.stash[SESSION] = HarnessSession(
         config=target,
         reference=reference,
@@ -305,6 +308,7 @@ def pytest_configure(config: pytest.Config) -> None:
             loopback_only=target.browser.loopback_only,
             step_timeout_s=target.timeouts.browser_step,
             reuse_session=target.browser.reuse_session,
+            shared_dir=_handed_browser(config),
         ),
     )
     config.stash[SESSION].run.variants = [v.name for v in _selected_variants(config)]
@@ -320,16 +324,36 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GUARD] = Guard(target, config.stash[SESSION].session_recorder)
 
 
-class XdistBridge:
-    """The controller's side of a parallel run: hands the target to each worker and gathers
-    what each worker saw outside its tests (discovery, JWKS, an unreachable target, the run
-    guards' notices)."""
+def _handed_browser(config: pytest.Config) -> Path | None:
+    """In a worker of a parallel run: where the controller's shared Chromium is found."""
+    handed = getattr(config, "workerinput", {}).get(WORKER_BROWSER)
+    return Path(handed) if handed else None
 
-    def __init__(self, config_path: Path) -> None:
+
+class XdistBridge:
+    """The controller's side of a parallel run: hands the target and the run's one Chromium to
+    each worker and gathers what each worker saw outside its tests (discovery, JWKS, an
+    unreachable target, the run guards' notices)."""
+
+    def __init__(self, config_path: Path, target: TargetConfig) -> None:
         self.config_path = config_path
+        self.target = target
+        self.chromium: SharedChromium | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_TARGET] = str(self.config_path)
+        if self.chromium is None:  # workers are starting: launch their browser meanwhile
+            self.chromium = SharedChromium(
+                executable=self.target.browser.executable,
+                headless=self.target.browser.headless,
+                loopback_only=self.target.browser.loopback_only,
+            )
+            self.chromium.start()
+        node.workerinput[WORKER_BROWSER] = str(self.chromium.user_data_dir)
+
+    def pytest_unconfigure(self) -> None:
+        if self.chromium is not None:
+            self.chromium.stop()
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         blob = getattr(node, "workeroutput", {}).get(WORKER_SESSION)

@@ -3,6 +3,7 @@ and a failed step that stops with a screenshot, the URL and the step."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,12 @@ SECOND = b"""<html><body><form action="/cb" method="get">
 
 class _Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path.startswith("/direct?"):  # a remembered login: straight to the callback
+            self.send_response(302)
+            self.send_header("location", "/cb?" + self.path.split("?", 1)[1])
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
         body = SECOND if "n=2" in self.path else FIRST
         if self.path.startswith("/cb"):
             body = b"<html>done</html>"
@@ -41,6 +48,13 @@ class _Pages(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
+    with serve_pages() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_pages() -> Iterator[str]:
+    """The small login site, served on loopback for the block; yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

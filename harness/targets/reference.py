@@ -502,7 +502,13 @@ def _launch(
     with open(work / "server.log", "w", encoding="utf-8") as log:
         try:
             proc = subprocess.Popen(
-                [node, str(folder / "server.mjs"), str(work / "settings.json")],
+                # a small young generation: less memory, for a server that holds little
+                [
+                    node,
+                    "--max-semi-space-size=1",
+                    str(folder / "server.mjs"),
+                    str(work / "settings.json"),
+                ],
                 cwd=folder,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
