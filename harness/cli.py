@@ -75,7 +75,7 @@ class _Unreachable:
         )
 
 
-DEFAULT_WORKERS = 2  # one per core of a small CI machine; each worker has its own browser
+DEFAULT_WORKERS = 2  # one per core of a small CI machine; the workers share one browser
 
 
 def plan_dir(plan: str | None) -> Path:
@@ -103,7 +103,7 @@ def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: li
         # pytest's cache (for --lf, --ff, --sw) next to the run folders, not in the package
         "-o",
         f"cache_dir={out.resolve().parent / '.pytest_cache'}",
-        # pytest-xdist: N worker processes, each with its own browser; 1 runs in this process.
+        # pytest-xdist: N worker processes sharing one browser; 1 runs in this process.
         "-n",
         str(workers if workers > 1 else 0),
         *(["--expected", str(ns.expected)] if ns.expected else []),
@@ -297,7 +297,7 @@ def _workers_option(parser: argparse.ArgumentParser) -> None:
         type=_workers,
         default=DEFAULT_WORKERS,
         metavar="N",
-        help=f"tests run in N processes at once, each with its own browser (default "
+        help=f"tests run in N processes at once, sharing one browser (default "
         f"{DEFAULT_WORKERS}; 1 runs them one after another)",
     )
 
