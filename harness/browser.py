@@ -47,6 +47,7 @@ DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 MAX_PAGES = 12
 DEVTOOLS_PORT_FILE = "DevToolsActivePort"  # written by Chromium into its user data dir
 LAUNCH_ERROR_FILE = "fapi-harness-launch-error"
+WANTED_FILE = "fapi-harness-wanted"  # a worker asks for the shared browser: its executable
 
 
 class BrowserUnavailable(RuntimeError):
@@ -166,35 +167,42 @@ class SharedChromium:
     DevTools protocol and keeps its own contexts, so a browser's fixed memory (its main, GPU,
     network and zygote processes: about 175 MiB) is paid once, not once per worker.
 
-    ``start`` launches it in the background, so the run's start does not wait for it; workers
-    find it through ``user_data_dir`` (``connect_shared_chromium``). Its DevTools port listens on
-    127.0.0.1 only, for the length of the run. It is stopped by pid (``stop``); if the run's own
-    process dies, the kernel kills it (parent-death signal)."""
+    It is launched when the first worker needs a browser (a run without browser steps starts
+    none): that worker asks through ``user_data_dir``, naming the executable it found
+    (``connect_shared_chromium``), and a thread of the run's own process launches it. Its
+    DevTools port listens on 127.0.0.1 only, for the length of the run. It is stopped by pid
+    (``stop``); if the run's own process dies, the kernel kills it (parent-death signal)."""
 
-    def __init__(self, *, executable: Path | None, headless: bool, loopback_only: bool) -> None:
-        self.executable = executable
+    def __init__(self, *, headless: bool, loopback_only: bool) -> None:
         self.headless = headless
         self.loopback_only = loopback_only
         self.user_data_dir = Path(tempfile.mkdtemp(prefix="fh-chromium-"))
         self._process: subprocess.Popen[bytes] | None = None
-        self._launched = threading.Event()  # set once the launch succeeded or failed
+        self._lock = threading.Lock()
+        self._cancelled = False  # stop() came: launch nothing any more
+        self._launching = False
+        self._launched = threading.Event()  # set once a launch succeeded or failed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Launch Chromium in a background thread (which lives as long as the browser: the
-        parent-death signal is tied to the thread that started the process)."""
+        """Wait, in a background thread, for a worker to ask for the browser. The thread lives as
+        long as the browser: the parent-death signal is tied to the thread that started it."""
         self._thread = threading.Thread(target=self._run, name="fapi-harness-chromium", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        wanted = self.user_data_dir / WANTED_FILE
+        while not wanted.is_file():
+            if self._stop.wait(0.05):
+                return
+        with self._lock:
+            if self._cancelled:
+                return
+            self._launching = True
         try:
-            with sync_playwright() as playwright:  # only to find Playwright's own Chromium
-                path = _executable(self.executable, playwright) or Path(
-                    playwright.chromium.executable_path
-                )
             args = [
-                str(path),
+                wanted.read_text().strip(),
                 f"--user-data-dir={self.user_data_dir}",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
@@ -212,16 +220,22 @@ class SharedChromium:
                     stderr=log,
                     preexec_fn=_die_with_parent,
                 )
-        except (OSError, PlaywrightError, BrowserUnavailable) as exc:
-            (self.user_data_dir / LAUNCH_ERROR_FILE).write_text(f"cannot start the browser: {exc}")
+        except OSError as exc:
+            error = self.user_data_dir / f"{LAUNCH_ERROR_FILE}.tmp"
+            error.write_text(f"cannot start the browser: {exc}")
+            error.replace(self.user_data_dir / LAUNCH_ERROR_FILE)  # never read half-written
             return
         finally:
             self._launched.set()
         self._stop.wait()
 
     def stop(self) -> None:
-        """Stop the browser by pid and remove its profile (safe to call twice)."""
-        if self._thread is not None:
+        """Stop the browser by pid, if it was launched, and remove its profile (safe to call
+        twice)."""
+        with self._lock:
+            self._cancelled = True
+            launching = self._launching
+        if launching:
             self._launched.wait(timeout=30)  # a launch under way finishes first
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
@@ -260,9 +274,19 @@ def _die_with_parent() -> None:
 
 
 def connect_shared_chromium(
-    playwright: Playwright, user_data_dir: Path, timeout_s: float = 60.0
+    playwright: Playwright,
+    user_data_dir: Path,
+    executable: Path | None,
+    timeout_s: float = 60.0,
 ) -> PwBrowser:
-    """Connect to the run's ``SharedChromium``, waiting for it to be up."""
+    """Connect to the run's ``SharedChromium``, asking for it to be launched (with the browser
+    ``_executable`` finds here) if no worker has yet, and waiting for it to be up."""
+    wanted = user_data_dir / WANTED_FILE
+    if not wanted.is_file():
+        path = _executable(executable, playwright) or Path(playwright.chromium.executable_path)
+        asking = wanted.with_name(f"{WANTED_FILE}.{os.getpid()}")
+        asking.write_text(str(path))
+        asking.replace(wanted)  # atomic: the launcher never reads half a path
     port_file = user_data_dir / DEVTOOLS_PORT_FILE
     error_file = user_data_dir / LAUNCH_ERROR_FILE
     deadline = time.monotonic() + timeout_s
@@ -270,9 +294,10 @@ def connect_shared_chromium(
         if error_file.is_file():
             raise BrowserUnavailable(error_file.read_text())
         with contextlib.suppress(OSError):
-            port = port_file.read_text().split()[0] if port_file.is_file() else ""
-            if port.isdigit():
-                return playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+            # "<port>\n<path>\n": complete once the path line is there
+            lines = port_file.read_text().splitlines() if port_file.is_file() else []
+            if len(lines) >= 2 and lines[0].isdigit():
+                return playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{lines[0]}")
         if time.monotonic() > deadline:
             raise BrowserUnavailable(
                 f"the run's shared browser did not come up within {timeout_s:.0f} s "
@@ -313,7 +338,9 @@ class Browser:
                 self._playwright = sync_playwright().start()
             try:
                 if self.shared_dir is not None:
-                    self._browser = connect_shared_chromium(self._playwright, self.shared_dir)
+                    self._browser = connect_shared_chromium(
+                        self._playwright, self.shared_dir, self.executable
+                    )
                 else:
                     path = _executable(self.executable, self._playwright)
                     self._browser = self._playwright.chromium.launch(

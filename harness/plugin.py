@@ -342,9 +342,8 @@ class XdistBridge:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_TARGET] = str(self.config_path)
-        if self.chromium is None:  # workers are starting: launch their browser meanwhile
+        if self.chromium is None:  # launched when the first worker needs a browser
             self.chromium = SharedChromium(
-                executable=self.target.browser.executable,
                 headless=self.target.browser.headless,
                 loopback_only=self.target.browser.loopback_only,
             )

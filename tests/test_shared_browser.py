@@ -5,6 +5,7 @@ against the small login site of ``test_login_steps``. Each Browser runs in a thr
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def test_set_up_flows_reuse_one_page_without_mixing_callbacks(site: str) -> None
 
 
 def test_workers_share_one_chromium_and_it_is_stopped(site: str) -> None:
-    shared = SharedChromium(executable=None, headless=True, loopback_only=True)
+    shared = SharedChromium(headless=True, loopback_only=True)
     shared.start()
 
     def worker() -> tuple[tuple[str, ...], list[int]]:
@@ -86,13 +87,16 @@ def test_workers_share_one_chromium_and_it_is_stopped(site: str) -> None:
 
 
 def test_a_shared_chromium_that_cannot_start_is_browser_unavailable(site: str) -> None:
-    shared = SharedChromium(
-        executable=Path("/nonexistent/chromium"), headless=True, loopback_only=True
-    )
+    shared = SharedChromium(headless=True, loopback_only=True)
     shared.start()
 
     def worker() -> None:
-        browser = Browser(loopback_only=True, step_timeout_s=3, shared_dir=shared.user_data_dir)
+        browser = Browser(
+            executable=Path("/nonexistent/chromium"),
+            loopback_only=True,
+            step_timeout_s=3,
+            shared_dir=shared.user_data_dir,
+        )
         try:
             browser.authorize(f"{site}/page", f"{site}/cb", (CONSENT, LOGIN))
         finally:
@@ -103,3 +107,14 @@ def test_a_shared_chromium_that_cannot_start_is_browser_unavailable(site: str) -
             in_threads(worker)
     finally:
         shared.stop()
+
+
+def test_a_run_whose_workers_need_no_browser_starts_none() -> None:
+    shared = SharedChromium(headless=True, loopback_only=True)
+    shared.start()
+    time.sleep(0.5)
+    began = time.monotonic()
+    shared.stop()
+    assert time.monotonic() - began < 2
+    assert pids_mentioning(str(shared.user_data_dir)) == []
+    assert not shared.user_data_dir.exists()
