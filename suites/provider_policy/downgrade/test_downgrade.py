@@ -512,23 +512,15 @@ def test_bound_token_refused_as_bearer(
     control_clients: tuple[Client, ...],
     judge: Judge,
 ) -> None:
-    """The FAPI client obtains a sender-constrained access token (one login) and, after the
-    resource accepted it with its binding, presents it as a plain Bearer token without the
-    binding: with no DPoP proof (DPoP), or over a connection without the client certificate
-    (mTLS). Passing means the resource refuses it (HTTP 400/401 with an invalid_token or
-    invalid_request challenge). Positive control: a control client with unbound tokens obtains
-    one (its own login) and the same Bearer call is served (HTTP 200)."""
+    """The FAPI client's sender-constrained access token (the one its resource tests share,
+    ``flows.shared_tokens``), just accepted by the resource with its binding (the guard), is
+    presented as a plain Bearer token without the binding: with no DPoP proof (DPoP), or over a
+    connection without the client certificate (mTLS). Passing means the resource refuses it
+    (HTTP 400/401 with an invalid_token or invalid_request challenge). Positive control: a
+    control client with unbound tokens obtains one (its own login) and the same Bearer call is
+    served (HTTP 200)."""
     login = target.config.browser.login
-    tokens = flows.obtain_tokens(client, target.discovery, target.browser, login)
-    bound = flows.call_resource(
-        client,
-        target.config.resource,
-        tokens.access_token,
-        scheme="DPoP" if tokens.dpop else "Bearer",
-        dpop=tokens.dpop,
-        label="resource with the token's binding (set-up)",
-    )
-    flows.require_success(bound, 200, "the resource call with the token's binding")
+    tokens = flows.shared_tokens(client, target)
     without_cert = dataclasses.replace(client, http=target.anonymous_http)
     unbound = client if client.uses_dpop else without_cert
     refused = flows.call_resource(
