@@ -258,8 +258,9 @@ class BrowserConfig(_Model):
         default=True,
         description="Set-up flows (a code or tokens needed by a test about something else) share "
         "one browser context per worker, so the server's login session and consent carry over "
-        "and most set-ups skip the pages. Tests about the authorization itself always use a "
-        "fresh context. Turn off if the target misbehaves with a remembered session.",
+        "and most set-ups skip the pages. Tests about the login itself (its pages, consent, the "
+        "authentication event) always use a fresh context. Turn off if the target misbehaves "
+        "with a remembered session.",
     )
 
 

@@ -47,6 +47,7 @@ from harness.flows.steps import (
     require_callback,
     require_success,
     revoke_token,
+    shared_tokens,
     wait_until,
 )
 from harness.flows.target import TargetContext
@@ -97,6 +98,7 @@ __all__ = [
     "require_success",
     "revoke_token",
     "self_signed_like",
+    "shared_tokens",
     "tls_scan",
     "wait_until",
 ]

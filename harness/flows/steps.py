@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -417,10 +418,14 @@ def attempt_authorization(
 ) -> Attempt:
     """Push ``params`` to PAR and, if PAR answers 201, open the authorization URL (with
     ``front_client_id`` as its client_id, by default the pushing client's) in a fresh browser
-    context, logging in (or taking the deny branch on the page named ``deny_on``).
-    ``extra_query`` is appended to the authorization URL (parameters sent outside PAR);
-    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``); ``setup``: the
-    authorization only serves to reach the test's subject (see ``Browser.attempt``);
+    context (unless ``setup``), logging in (or taking the deny branch on the page named
+    ``deny_on``). ``extra_query`` is appended to the authorization URL (parameters sent
+    outside PAR);
+    ``proof``: overrides for the PAR's DPoP proof (see ``post_as_client``); ``setup``: the login
+    is not the test's subject (the authorization serves to reach it, or the subject is the
+    request or the response parameters), so the browser may run in the worker's shared session,
+    where the server remembers the login and consent (see ``Browser.attempt``); keep it False
+    where the login or consent pages or the authentication event are the subject;
     ``wrong_totp``: the second-factor step types a wrong one-time code (provider_policy/mfa)."""
     par = push_authorization_request(client, target.discovery, params, dpop=dpop, proof=proof)
     body = par.json()
@@ -494,8 +499,10 @@ def collecting() -> Iterator[Collected]:
     """Gather the evidence of the block apart, for ``Collected.attach`` in the test it serves."""
     box = Collected([])
     with recording(Recorder(tag=current_tag())) as recorder:
-        yield box
-    box.items = list(recorder.items)
+        try:
+            yield box
+        finally:  # what was gathered before a failure is evidence too
+            box.items = list(recorder.items)
 
 
 # --- provider policy plan: granular access, short-lived tokens, revocation (access) ---
@@ -548,3 +555,138 @@ def revoke_token(client: Client, discovery: Discovery, token: str, hint: str) ->
 def note(label: str, text: str) -> None:
     """Put a fact in the running test's evidence (for example why no positive control ran)."""
     record(Note(label, text))
+
+
+# --- one bound access token shared by the resource-server tests (issue 11, speed) ---
+
+# A shared token this close to its expires_in is not handed out again: a test must not see it
+# expire half-way (a refusal for expiry would look like the refusal a negative test expects).
+SHARED_TOKEN_MARGIN_S = 60.0
+
+
+@dataclass
+class SharedToken:
+    """A bound access token that several tests of one client use (see ``shared_tokens``)."""
+
+    tokens: Tokens
+    evidence: Collected  # PAR, the browser, the token response: attached to every user
+    obtained_at: float  # time.time() when the token response came back
+    obtained_for: str  # the test that obtained it
+    expires_at: float | None  # from expires_in, if the token response stated one
+    uses: int = 1
+
+
+def _clock(when: float) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(when))
+
+
+def _running_test() -> str:
+    """The running test's id, for the reader (pytest names it in PYTEST_CURRENT_TEST)."""
+    name = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    return name or f"the test tagged {current_tag()}"
+
+
+def _guard_call(client: Client, target: TargetContext, tokens: Tokens, label: str) -> bool:
+    """A correct resource request with ``tokens`` and their binding (DPoP proof or the client's
+    certificate connection); True when the resource answered 2xx."""
+    exchange = call_resource(
+        client,
+        target.config.resource,
+        tokens.access_token,
+        scheme="DPoP" if tokens.dpop else "Bearer",
+        dpop=tokens.dpop,
+        label=label,
+    )
+    return exchange.status is not None and 200 <= exchange.status < 300
+
+
+def shared_tokens(client: Client, target: TargetContext) -> Tokens:
+    """A sender-constrained access token of ``client`` for a test whose subject is only what the
+    resource server does with requests that carry it (as the OIDF suite's DPoP module shares one
+    token across its steps): one whole flow (``obtain_tokens``) per client and target in this
+    process (one xdist worker), instead of one per test.
+
+    Every test that gets the token shows where it came from: the evidence of the flow that
+    obtained it (PAR, the browser, the token response) is attached to it, with a note saying
+    the token is shared, which test obtained it and when.
+
+    Guard: before the token is handed out, a correct resource request with it (with a fresh DPoP
+    proof, or over the client's certificate connection) must answer 2xx; that exchange is in the
+    test's evidence, labelled as the guard, and is also the control that shows a later refusal
+    is the test's doing, not the token's. If it fails (a previous test's refusals may have
+    spoiled the token, say), the token is thrown away and a fresh one obtained; if even a fresh
+    one fails the guard, the test cannot go on (``NotTestable``: ERROR, never a pass). A token
+    within ``SHARED_TOKEN_MARGIN_S`` of its expires_in is replaced without asking. The guard
+    runs only before each test, not after: the next user's guard is what isolates tests from
+    one another, so no test depends on the order of tests or on another test's leftovers.
+
+    Not for tests that need a token with special properties (another DPoP key or alg), nor for
+    tests about the token response, refresh, revocation or code reuse: those run their own
+    flow. A token is never shared across clients."""
+    held = target.shared_tokens.pop(client.client_id, None)
+    left = held.expires_at - time.time() if held and held.expires_at is not None else None
+    if held is not None and left is not None and left < SHARED_TOKEN_MARGIN_S:
+        note(
+            "shared token",
+            f"the shared access token of {client.client_id} obtained at "
+            f"{_clock(held.obtained_at)} expires in {left:.0f} s, too soon to use again: a "
+            "fresh one is obtained",
+        )
+        held = None
+    if held is not None:
+        held.evidence.attach()
+        held.uses += 1
+        note(
+            "shared token",
+            f"the access token of {client.client_id} is shared: obtained at "
+            f"{_clock(held.obtained_at)} by the flow above, for {held.obtained_for}; this test "
+            f"is use {held.uses} (in this worker). It is checked first with a correct resource "
+            "request (the guard)",
+        )
+        if _guard_call(
+            client, target, held.tokens, "resource with the shared token (guard: it still works)"
+        ):
+            target.shared_tokens[client.client_id] = held
+            return held.tokens
+        note(
+            "shared token",
+            "the guard request was not accepted: the shared token is thrown away and a fresh "
+            "one obtained",
+        )
+    try:
+        with collecting() as evidence:
+            tokens = obtain_tokens(
+                client, target.discovery, target.browser, target.config.browser.login
+            )
+    finally:
+        evidence.attach()  # the flow's evidence, whether it succeeded or not
+    fresh = SharedToken(
+        tokens=tokens,
+        evidence=evidence,
+        obtained_at=tokens.response.started + tokens.response.elapsed_s,
+        obtained_for=_running_test(),
+        expires_at=_expires_at(tokens),
+    )
+    note(
+        "shared token",
+        f"the access token of {client.client_id} was obtained at {_clock(fresh.obtained_at)} "
+        "for this test; later resource tests of this client (in this worker) reuse it, each "
+        "after a guard request. It is checked first with a correct resource request (the guard)",
+    )
+    if not _guard_call(
+        client, target, tokens, "resource with the fresh token (guard: it works with its binding)"
+    ):
+        raise NotTestable(
+            f"set-up: a fresh access token of {client.client_id} was not accepted by the "
+            "resource with its binding, so the resource cannot be tested with it"
+        )
+    target.shared_tokens[client.client_id] = fresh
+    return tokens
+
+
+def _expires_at(tokens: Tokens) -> float | None:
+    body = tokens.response.json()
+    lifetime = body.get("expires_in") if isinstance(body, dict) else None
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+        return None
+    return tokens.response.started + lifetime

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.browser import Browser
 from harness.config import TargetConfig
-from harness.flows.steps import Discovery
+from harness.flows.steps import Discovery, SharedToken
 from harness.net import HttpClient
 
 
@@ -20,6 +20,8 @@ class TargetContext:
     jwks: dict[str, Any]
     browser: Browser
     anonymous_http: HttpClient
+    # flows.shared_tokens: the bound access token each client's resource tests share, by client_id
+    shared_tokens: dict[str, SharedToken] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def issuer(self) -> str:

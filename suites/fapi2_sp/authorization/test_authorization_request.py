@@ -1,5 +1,9 @@
 """The authorization request: PAR only, response_type code only, and what the server does with
-parameters that are odd, long, missing or sent outside PAR (FAPI 2.0 SP 5.3.2.2)."""
+parameters that are odd, long, missing or sent outside PAR (FAPI 2.0 SP 5.3.2.2).
+
+The subject of these tests is the request and the response parameters, not the login: the
+browser runs in the worker's shared session (``setup=True``), where the server remembers the
+user's login and consent and may redirect at once (single sign-on, which the spec allows)."""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ def test_request_without_par_refused(target: TargetContext, client: Client, judg
     state = flows.new_state()
     params = flows.authorization_params(client, jose.pkce_s256(), state, flows.new_state())
     url = f"{target.discovery.endpoint('authorization_endpoint')}?{urlencode(params)}"
-    outcome = target.browser.attempt(url, client.config.redirect_uri, target.config.browser.login)
+    outcome = target.browser.attempt(
+        url, client.config.redirect_uri, target.config.browser.login, setup=True
+    )
     judge.must(
         checks.expect_authorization_refused(
             outcome, ["invalid_request"], state=state, issuer=target.issuer, req="FAPI2SP-5.3.2.2-3"
@@ -48,7 +54,7 @@ def test_response_type_other_than_code_refused(
     state = flows.new_state()
     params = flows.authorization_params(client, jose.pkce_s256(), state, flows.new_state())
     params["response_type"] = response_type
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     judge.must(
         checks.expect_par_or_authorization_refused(
             attempt.par,
@@ -75,7 +81,12 @@ def test_state_outside_par_differing_is_not_used(
     state = flows.new_state()
     params = flows.authorization_params(client, jose.pkce_s256(), state, flows.new_state())
     attempt = flows.attempt_authorization(
-        client, target, params, dpop=_dpop(client), extra_query="&state=outside-par-state"
+        client,
+        target,
+        params,
+        dpop=_dpop(client),
+        extra_query="&state=outside-par-state",
+        setup=True,
     )
     outcome = attempt.outcome
     if outcome.kind == "callback" and "code" in outcome.params:
@@ -101,7 +112,7 @@ def test_nonce_outside_par_differing_is_not_used(
     dpop = _dpop(client)
     params = flows.authorization_params(client, pkce, state, nonce)
     attempt = flows.attempt_authorization(
-        client, target, params, dpop=dpop, extra_query="&nonce=outside-par-nonce"
+        client, target, params, dpop=dpop, extra_query="&nonce=outside-par-nonce", setup=True
     )
     outcome = attempt.outcome
     if outcome.kind != "callback" or "code" not in outcome.params:
@@ -130,7 +141,12 @@ def test_state_only_outside_par_not_used(
     params = flows.authorization_params(client, jose.pkce_s256(), flows.new_state(), None)
     del params["state"]
     attempt = flows.attempt_authorization(
-        client, target, params, dpop=_dpop(client), extra_query="&state=outside-par-state"
+        client,
+        target,
+        params,
+        dpop=_dpop(client),
+        extra_query="&state=outside-par-state",
+        setup=True,
     )
     outcome = attempt.outcome
     if outcome.kind == "callback" and "code" in outcome.params:
@@ -155,11 +171,13 @@ def test_state_only_outside_par_not_used(
 def _authorize(
     target: TargetContext, client: Client, params: dict[str, str]
 ) -> tuple[flows.Attempt, jose.Pkce, DpopSession | None]:
-    """Push ``params`` (with a fresh PKCE pair) and log in; the test judges what came back."""
+    """Push ``params`` (with a fresh PKCE pair) and authorize in the shared session; the test
+    judges what came back."""
     pkce = jose.pkce_s256()
     dpop = _dpop(client)
     params = {**params, "code_challenge": pkce.challenge, "code_challenge_method": pkce.method}
-    return flows.attempt_authorization(client, target, params, dpop=dpop), pkce, dpop
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
+    return attempt, pkce, dpop
 
 
 def _id_token_claims(token: Exchange) -> dict[str, object]:
@@ -197,7 +215,7 @@ def test_long_nonce_intact_or_refused(target: TargetContext, client: Client, jud
     pkce = jose.pkce_s256()
     dpop = _dpop(client)
     params = flows.authorization_params(client, pkce, state, nonce)
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     front = attempt.front
     if front is None or front.kind != "callback" or "code" not in front.params:
         judge.must(
@@ -229,7 +247,7 @@ def test_long_state_intact_or_refused(target: TargetContext, client: Client, jud
     own data in it), so a refusal is a WARNING; a truncated state is a failure."""
     state = (flows.new_state() * 40)[:1000]
     params = flows.authorization_params(client, jose.pkce_s256(), state, flows.new_state())
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     front = attempt.front
     if front is not None and front.kind == "callback" and "code" in front.params:
         judge.must(checks.expect_state_matches(front.params, state, req="OAUTH-4.1.2-2"))

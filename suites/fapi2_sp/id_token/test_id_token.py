@@ -1,8 +1,11 @@
 """The id_token of the OpenID Connect variants (OIDC Core 2, 3.1.3.6, 10.1; FAPI 2.0 SP 5.4.1),
 one visible check each, and the claims request parameter (OIDC Core 5.5).
 
-One flow per variant (PAR with a nonce and max_age, login, code for tokens) serves every test
-of this module; each test shows that flow's evidence and judges one property of its id_token."""
+One flow per variant (PAR with a nonce and max_age, the browser, code for tokens) serves every
+test of this module; each test shows that flow's evidence and judges one property of its
+id_token. The login is not the subject here, so that flow and the claims-parameter flow run in
+the worker's shared browser session (the server may remember the login: single sign-on); only
+the acr test, whose subject is the authentication, logs in afresh."""
 
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ def _issue(target: TargetContext, client: Client) -> Issued:
         **flows.authorization_params(client, pkce, state, nonce),
         "max_age": str(MAX_AGE),
     }
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
     flows.require_success(token, 200, "the token request")
@@ -167,7 +170,9 @@ def test_id_token_auth_time(
     variant: VariantConfig, issued: dict[str, Issued | str], judge: Judge
 ) -> None:
     """The pushed authorization request carried max_age=600. Passing means the id_token has a
-    numeric auth_time, not in the future and no older than 600 s."""
+    numeric auth_time, not in the future and no older than 600 s. The flow runs in the shared
+    browser session, so auth_time is that of the login the server remembers; max_age obliges
+    the server to authenticate the user again if that login is older."""
     it = _issued(issued, variant)
     judge.must(checks.expect_auth_time(it.claims, MAX_AGE, req="OIDC-2-3"))
 
@@ -231,7 +236,7 @@ def test_claims_parameter(target: TargetContext, client: Client, judge: Judge) -
         **flows.authorization_params(client, pkce, flows.new_state(), flows.new_state()),
         "claims": json.dumps(request),
     }
-    attempt = flows.attempt_authorization(client, target, params, dpop=dpop)
+    attempt = flows.attempt_authorization(client, target, params, dpop=dpop, setup=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)
     flows.require_success(token, 200, "the token request")

@@ -88,6 +88,7 @@ def test_request_uri_replayed_after_use(
         client.config.redirect_uri,
         target.config.browser.login,
         label="replay",
+        setup=True,
     )
     judge.should(
         checks.expect_authorization_refused(
@@ -126,6 +127,7 @@ def test_expired_request_uri_refused(
         client.config.redirect_uri,
         target.config.browser.login,
         label="expired",
+        setup=True,
     )
     judge.must(
         checks.expect_authorization_refused(
@@ -155,6 +157,7 @@ def test_request_uri_of_another_client_refused(
         dpop=dpop,
         front_client_id=client2.client_id,
         redirect_uri=(client.config.redirect_uri, client2.config.redirect_uri),
+        setup=True,
     )
     judge.must(checks.expect_par_created(attempt.par, req="PAR-2.2-3"), stop=True)
     judge.must(

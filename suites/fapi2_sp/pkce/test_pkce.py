@@ -23,7 +23,7 @@ def test_par_without_code_challenge_refused(
     state = flows.new_state()
     params = flows.authorization_params(client, jose.pkce_s256(), state, None)
     del params["code_challenge"], params["code_challenge_method"]
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     judge.must(
         checks.expect_par_or_authorization_refused(
             attempt.par,
@@ -47,7 +47,7 @@ def test_plain_code_challenge_refused(target: TargetContext, client: Client, jud
     pkce = jose.pkce_s256()
     params = flows.authorization_params(client, pkce, state, None)
     params.update(code_challenge=pkce.verifier, code_challenge_method="plain")
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     judge.must(
         checks.expect_par_or_authorization_refused(
             attempt.par,

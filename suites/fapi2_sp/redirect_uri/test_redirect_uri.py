@@ -33,7 +33,7 @@ def test_unregistered_redirect_uri(target: TargetContext, client: Client, judge:
     params = flows.authorization_params(client, jose.pkce_s256(), state, None)
     params["redirect_uri"] = bogus
     attempt = flows.attempt_authorization(
-        client, target, params, dpop=_dpop(client), redirect_uri=(bogus, registered)
+        client, target, params, dpop=_dpop(client), redirect_uri=(bogus, registered), setup=True
     )
     front = attempt.front
     tolerated = (
@@ -69,7 +69,7 @@ def test_missing_redirect_uri_refused(target: TargetContext, client: Client, jud
     state = flows.new_state()
     params = flows.authorization_params(client, jose.pkce_s256(), state, None)
     del params["redirect_uri"]
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     judge.must(
         checks.expect_par_or_authorization_refused(
             attempt.par,
@@ -97,8 +97,15 @@ def test_redirect_uri_query_is_kept(
     if chosen is None:
         pytest.skip("not applicable: no client's registered redirect URI has a query")
     params = flows.authorization_params(chosen, jose.pkce_s256(), flows.new_state(), None)
+    # The error case cancels at the login page, so it needs a fresh session (one that shows
+    # it); the success case only needs the response, so it runs in the shared session.
     attempt = flows.attempt_authorization(
-        chosen, target, params, dpop=_dpop(chosen), deny_on="login" if outcome == "error" else None
+        chosen,
+        target,
+        params,
+        dpop=_dpop(chosen),
+        deny_on="login" if outcome == "error" else None,
+        setup=outcome == "success",
     )
     judge.must(
         checks.expect_params_kept(attempt.outcome, flows.own_query(chosen), req="OAUTH-3.1.2-1")

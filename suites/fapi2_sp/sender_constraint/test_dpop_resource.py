@@ -1,5 +1,10 @@
 """DPoP at the resource server: every check of RFC 9449 4.3 and 7.1 on the proof that comes with a
-DPoP-bound access token (the OIDF dpop-negative-tests module, one test per case)."""
+DPoP-bound access token (the OIDF dpop-negative-tests module, one test per case).
+
+As in the OIDF module, the tests of one client share one DPoP-bound access token
+(``flows.shared_tokens``): each test shows the flow that obtained it and first checks, with a
+correct proof, that the resource still accepts it (the guard), so a refusal that follows is the
+test's doing. Only the RS256 case of ``test_proof_alg_refused`` binds a token of its own."""
 
 from __future__ import annotations
 
@@ -19,12 +24,11 @@ REFUSALS = ["invalid_dpop_proof", "invalid_token", "invalid_request"]
 
 
 def _dpop_tokens(target: TargetContext, client: Client, variant: VariantConfig) -> flows.Tokens:
-    """A DPoP-bound access token of ``client`` (the test skips on mTLS-bound variants)."""
+    """The DPoP-bound access token ``client``'s tests share, shown to work with a correct proof
+    just before (the test skips on mTLS-bound variants)."""
     if not client.uses_dpop:
         pytest.skip(f"not applicable: variant {variant.name} binds tokens with mTLS, not DPoP")
-    tokens = flows.obtain_tokens(
-        client, target.discovery, target.browser, target.config.browser.login
-    )
+    tokens = flows.shared_tokens(client, target)
     _session(tokens)
     return tokens
 

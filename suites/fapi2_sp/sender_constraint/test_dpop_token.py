@@ -160,7 +160,9 @@ def test_dpop_jkt_without_par_proof_succeeds(
     token_type DPoP: dpop_jkt alone is a valid way to bind the code."""
     _require_dpop(client, variant)
     dpop, pkce = DpopSession(), jose.pkce_s256()
-    attempt = flows.attempt_authorization(client, target, _params(client, pkce, dpop_jkt=dpop.jkt))
+    attempt = flows.attempt_authorization(
+        client, target, _params(client, pkce, dpop_jkt=dpop.jkt), setup=True
+    )
     judge.must(checks.expect_par_created(attempt.par, req="DPOP-10.1-1"), stop=True)
     code = flows.require_callback(attempt, "the authorization").params["code"]
     token = flows.redeem_code(client, target.discovery, code, pkce.verifier, dpop=dpop)

@@ -1,4 +1,7 @@
-"""A sender-constrained access token is useless without its binding (FAPI 2.0 SP 5.3.4)."""
+"""A sender-constrained access token is useless without its binding (FAPI 2.0 SP 5.3.4).
+
+The tests of one client share one bound access token (``flows.shared_tokens``); its guard, a
+correct request with the binding just before the test, is each test's control."""
 
 from __future__ import annotations
 
@@ -13,20 +16,9 @@ from harness.verdict import Judge
 
 
 def _tokens_with_control(target: TargetContext, client: Client) -> flows.Tokens:
-    """Obtain tokens and prove the bound call works, so a later refusal is the binding's doing."""
-    tokens = flows.obtain_tokens(
-        client, target.discovery, target.browser, target.config.browser.login
-    )
-    control = flows.call_resource(
-        client,
-        target.config.resource,
-        tokens.access_token,
-        scheme="DPoP" if tokens.dpop else "Bearer",
-        dpop=tokens.dpop,
-        label="resource with the binding (control)",
-    )
-    flows.require_success(control, 200, "the resource call with the token's binding")
-    return tokens
+    """The shared bound token, whose guard (the bound call, just made) proves it works, so a
+    later refusal is the binding's doing."""
+    return flows.shared_tokens(client, target)
 
 
 @pytest.mark.negative

@@ -275,7 +275,7 @@ def test_implicit_and_hybrid_refused(
     and gets 201."""
     nonce = flows.new_state()
     params = _params(client, response_type=response_type, nonce=nonce)
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     judge.must(
         checks.expect_par_or_authorization_refused(
             attempt.par,
@@ -318,11 +318,15 @@ def test_request_without_par_refused(
     endpoint, with no PAR. Passing means a refusal: an error redirect with invalid_request
     (with state and iss) or an error page; a code is a failure. Positive control: a control
     client's request sent the same way reaches its redirect URI without an error (after the
-    login)."""
+    login, or at once where the server remembers it: these requests run in the worker's shared
+    browser session, as their subject is the request, not the login)."""
     params = _params(client, nonce=flows.new_state())
     endpoint = target.discovery.endpoint("authorization_endpoint")
     outcome = target.browser.attempt(
-        f"{endpoint}?{urlencode(params)}", client.config.redirect_uri, target.config.browser.login
+        f"{endpoint}?{urlencode(params)}",
+        client.config.redirect_uri,
+        target.config.browser.login,
+        setup=True,
     )
     judge.must(
         checks.expect_authorization_refused(
@@ -337,7 +341,10 @@ def test_request_without_par_refused(
     def send(control: Client) -> tuple[FrontChannel, int]:
         query = urlencode(_params(control, nonce=flows.new_state()))
         front = target.browser.attempt(
-            f"{endpoint}?{query}", control.config.redirect_uri, target.config.browser.login
+            f"{endpoint}?{query}",
+            control.config.redirect_uri,
+            target.config.browser.login,
+            setup=True,
         )
         return front, 0
 
@@ -366,7 +373,7 @@ def _pkce_probe(
     """The FAPI client's PKCE downgrade (PAR, then the browser if PAR accepts it) and the
     control's pushed request with the same downgrade."""
     params = _params(client, **_pkce_changes(probe))
-    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client))
+    attempt = flows.attempt_authorization(client, target, params, dpop=_dpop(client), setup=True)
     control = _control(
         target, controls, probe, lambda c: _par(c, target, _params(c, **_pkce_changes(probe)))
     )
@@ -464,7 +471,7 @@ def test_http_redirect_uri_refused(
     )
     params = _params(client, redirect_uri=http)
     attempt = flows.attempt_authorization(
-        client, target, params, dpop=_dpop(client), redirect_uri=(http, own)
+        client, target, params, dpop=_dpop(client), redirect_uri=(http, own), setup=True
     )
     judge.must(
         checks.expect_par_or_authorization_refused(
@@ -505,23 +512,15 @@ def test_bound_token_refused_as_bearer(
     control_clients: tuple[Client, ...],
     judge: Judge,
 ) -> None:
-    """The FAPI client obtains a sender-constrained access token (one login) and, after the
-    resource accepted it with its binding, presents it as a plain Bearer token without the
-    binding: with no DPoP proof (DPoP), or over a connection without the client certificate
-    (mTLS). Passing means the resource refuses it (HTTP 400/401 with an invalid_token or
-    invalid_request challenge). Positive control: a control client with unbound tokens obtains
-    one (its own login) and the same Bearer call is served (HTTP 200)."""
+    """The FAPI client's sender-constrained access token (the one its resource tests share,
+    ``flows.shared_tokens``), just accepted by the resource with its binding (the guard), is
+    presented as a plain Bearer token without the binding: with no DPoP proof (DPoP), or over a
+    connection without the client certificate (mTLS). Passing means the resource refuses it
+    (HTTP 400/401 with an invalid_token or invalid_request challenge). Positive control: a
+    control client with unbound tokens obtains one (its own login) and the same Bearer call is
+    served (HTTP 200)."""
     login = target.config.browser.login
-    tokens = flows.obtain_tokens(client, target.discovery, target.browser, login)
-    bound = flows.call_resource(
-        client,
-        target.config.resource,
-        tokens.access_token,
-        scheme="DPoP" if tokens.dpop else "Bearer",
-        dpop=tokens.dpop,
-        label="resource with the token's binding (set-up)",
-    )
-    flows.require_success(bound, 200, "the resource call with the token's binding")
+    tokens = flows.shared_tokens(client, target)
     without_cert = dataclasses.replace(client, http=target.anonymous_http)
     unbound = client if client.uses_dpop else without_cert
     refused = flows.call_resource(
