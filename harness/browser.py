@@ -436,7 +436,8 @@ class Browser:
         """Open ``url`` and act on each recognised page (on the page named ``deny_on``, take its
         deny actions instead) until the browser goes to ``redirect_uri`` (or any of several) or
         stops on a page that no step matches. Every page acted on, and the last one, is kept as a
-        screenshot. ``setup``: the authorization only serves to reach another test's subject, so
+        screenshot. ``setup``: the login is not the test's subject (the authorization serves to
+        reach another subject, or the subject is the request's or the response's parameters), so
         with ``reuse_session`` it runs in the shared context, where the server usually remembers
         the login and consent and redirects at once. With ``wrong_totp`` every ``totp`` action
         types a wrong code, and a page with one that comes back (the server asks again) ends the
