@@ -554,6 +554,8 @@ class Browser:
                     f"no redirect to {redirect_uri} after {MAX_PAGES} pages", page.url
                 )
             callback = _redirect_target(callbacks[0])
+            if shared:
+                self._settle(page, bases)
             record(Note("authorization response", f"browser redirected to {callback}"))
             parts = urlsplit(callback)
             return AuthorizationResponse(
@@ -626,6 +628,17 @@ class Browser:
         if not callbacks:
             raise LoginFailed(
                 f"the page did not move on within {self.step_timeout_s:.0f} s", page.url
+            )
+
+    def _settle(self, page: Page, bases: set[str]) -> None:
+        """Let the shared page's navigation to the redirect_uri end (usually on an error page:
+        nothing need listen there) before the page serves the next flow: ending later, it would
+        interrupt that flow's first navigation."""
+        with contextlib.suppress(PlaywrightError):
+            page.wait_for_url(
+                lambda url: url.startswith("chrome-error:") or _base(url) in bases,
+                wait_until="commit",
+                timeout=self.step_timeout_s * 1000,
             )
 
     @staticmethod
