@@ -45,6 +45,7 @@ from harness.otp import wrong_totp as wrong_totp_code
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 MAX_PAGES = 12
+SHARED_PAGE_USES = 20  # set-up flows one shared page serves before a new one takes over
 DEVTOOLS_PORT_FILE = "DevToolsActivePort"  # written by Chromium into its user data dir
 LAUNCH_ERROR_FILE = "fapi-harness-launch-error"
 WANTED_FILE = "fapi-harness-wanted"  # a worker asks for the shared browser: its executable
@@ -331,6 +332,7 @@ class Browser:
         self._browser: PwBrowser | None = None
         self._shared: BrowserContext | None = None
         self._shared_page: Page | None = None
+        self._shared_uses = 0  # flows the shared page has served
 
     def _launch(self) -> PwBrowser:
         if self._browser is None:
@@ -385,9 +387,15 @@ class Browser:
             if self._shared is None:
                 self._shared = self._new_context()
             self._shared.set_extra_http_headers(headers)
-            if self._shared_page is None or self._shared_page.is_closed():
-                self._shared_page = self._shared.new_page()
-            yield self._shared_page
+            page = self._shared_page
+            if page is not None and self._shared_uses >= SHARED_PAGE_USES:
+                with contextlib.suppress(PlaywrightError):
+                    page.close()  # a long-lived page's renderer only grows: start a new one
+            if page is None or page.is_closed():
+                page = self._shared_page = self._shared.new_page()
+                self._shared_uses = 0
+            self._shared_uses += 1
+            yield page
             return
         context = self._new_context()
         context.set_extra_http_headers(headers)
