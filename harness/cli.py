@@ -103,6 +103,9 @@ def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: li
         # pytest's cache (for --lf, --ff, --sw) next to the run folders, not in the package
         "-o",
         f"cache_dir={out.resolve().parent / '.pytest_cache'}",
+        # the plans make no bare assert (tests/test_catalogue.py): no rewriting to pay for, in
+        # this process and in each worker
+        "--assert=plain",
         # pytest-xdist: N worker processes sharing one browser; 1 runs in this process.
         "-n",
         str(workers if workers > 1 else 0),
