@@ -586,17 +586,26 @@ def _running_test() -> str:
     return name or f"the test tagged {current_tag()}"
 
 
-def _guard_call(client: Client, target: TargetContext, tokens: Tokens, label: str) -> bool:
-    """A correct resource request with ``tokens`` and their binding (DPoP proof or the client's
-    certificate connection); True when the resource answered 2xx."""
-    exchange = call_resource(
+def call_with_binding(
+    client: Client, target: TargetContext, tokens: Tokens, label: str, **kwargs: Any
+) -> Exchange:
+    """The resource called with ``tokens`` and their binding: a fresh DPoP proof (scheme DPoP),
+    or the client's certificate connection (scheme Bearer). ``kwargs`` go to ``call_resource``
+    (extra headers, say)."""
+    return call_resource(
         client,
         target.config.resource,
         tokens.access_token,
         scheme="DPoP" if tokens.dpop else "Bearer",
         dpop=tokens.dpop,
         label=label,
+        **kwargs,
     )
+
+
+def _guard_call(client: Client, target: TargetContext, tokens: Tokens, label: str) -> bool:
+    """A correct resource request with ``tokens`` and their binding; True when it answered 2xx."""
+    exchange = call_with_binding(client, target, tokens, label)
     return exchange.status is not None and 200 <= exchange.status < 300
 
 

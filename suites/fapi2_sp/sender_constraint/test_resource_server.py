@@ -8,7 +8,6 @@ guard)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
@@ -21,21 +20,6 @@ from harness.verdict import Judge, NotTestable
 def _tokens(target: TargetContext, client: Client) -> flows.Tokens:
     """The bound access token ``client``'s tests share, just shown to work with its binding."""
     return flows.shared_tokens(client, target)
-
-
-def _bound_call(
-    target: TargetContext, client: Client, tokens: flows.Tokens, label: str, **kwargs: Any
-) -> flows.Exchange:
-    """The resource called with the token and its binding (proof or certificate connection)."""
-    return flows.call_resource(
-        client,
-        target.config.resource,
-        tokens.access_token,
-        scheme="DPoP" if tokens.dpop else "Bearer",
-        dpop=tokens.dpop,
-        label=label,
-        **kwargs,
-    )
 
 
 def _binding(client: Client, variant: VariantConfig, tokens: flows.Tokens) -> tuple[str, str]:
@@ -156,14 +140,16 @@ def test_resource_response_headers(target: TargetContext, client: Client, judge:
     only where an ecosystem adopts it), so a missing one passes and a wrong one is a WARNING."""
     tokens = _tokens(target, client)
     sent = str(uuid.uuid4())
-    with_id = _bound_call(
-        target,
+    with_id = flows.call_with_binding(
         client,
+        target,
         tokens,
         "resource with x-fapi-interaction-id",
         headers={"x-fapi-interaction-id": sent},
     )
-    without_id = _bound_call(target, client, tokens, "resource without x-fapi-interaction-id")
+    without_id = flows.call_with_binding(
+        client, target, tokens, "resource without x-fapi-interaction-id"
+    )
     for served, echo in ((with_id, sent), (without_id, None)):
         judge.must(checks.expect_status_class(served, (2,), req="FAPI2SP-5.3.4-1"))
         judge.must(checks.expect_date_header(served, req="HTTP-6.6.1-1"))
@@ -183,9 +169,9 @@ def test_alternative_accept_values(
     Accept header at all. Each of these accepts a JSON answer (RFC 9110 12.5.1), so passing means
     2xx; a refusal (such as 406) is a WARNING."""
     tokens = _tokens(target, client)
-    served = _bound_call(
-        target,
+    served = flows.call_with_binding(
         client,
+        target,
         tokens,
         f"resource with Accept: {accept}" if accept else "resource with no Accept header",
         headers={"Accept": accept} if accept else None,
