@@ -14,8 +14,8 @@ import fnmatch
 import importlib
 import os
 import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -202,8 +202,11 @@ class SharedChromium:
                 return
             self._launching = True
         try:
+            executable = wanted.read_text().strip()
+            if not os.access(executable, os.X_OK):
+                raise OSError(f"no browser to run at {executable}")
             args = [
-                wanted.read_text().strip(),
+                executable,
                 f"--user-data-dir={self.user_data_dir}",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
@@ -215,20 +218,27 @@ class SharedChromium:
             ]
             with (self.user_data_dir / "chromium.log").open("wb") as log:
                 self._process = subprocess.Popen(
-                    args,
+                    [sys.executable, "-c", DIE_WITH_PARENT, *args],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
-                    preexec_fn=_die_with_parent,
                 )
         except OSError as exc:
-            error = self.user_data_dir / f"{LAUNCH_ERROR_FILE}.tmp"
-            error.write_text(f"cannot start the browser: {exc}")
-            error.replace(self.user_data_dir / LAUNCH_ERROR_FILE)  # never read half-written
+            self._failed(f"cannot start the browser: {exc}")
             return
         finally:
             self._launched.set()
-        self._stop.wait()
+        process = self._process
+        while not self._stop.wait(0.1):  # a browser that dies early says why, to the workers
+            if process.poll() is not None:
+                said = (self.user_data_dir / "chromium.log").read_text(errors="replace")
+                self._failed(f"the browser exited ({process.returncode}): {said[-2000:]}")
+                return
+
+    def _failed(self, why: str) -> None:
+        error = self.user_data_dir / f"{LAUNCH_ERROR_FILE}.tmp"
+        error.write_text(why)
+        error.replace(self.user_data_dir / LAUNCH_ERROR_FILE)  # never read half-written
 
     def stop(self) -> None:
         """Stop the browser by pid, if it was launched, and remove its profile (safe to call
@@ -266,12 +276,17 @@ def _driver_env() -> Iterator[None]:
         os.environ.pop("NODE_OPTIONS", None)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: be killed when the thread that launched us ends (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# Run before Chromium, in a process of its own (no code runs between fork and exec in the run's
+# threaded process): ask the kernel to kill this process when the thread that started it ends
+# (Linux PR_SET_PDEATHSIG, kept across exec), then become Chromium.
+DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
 
 
 def connect_shared_chromium(
