@@ -578,7 +578,7 @@ class Browser:
                 )
             callback = _redirect_target(callbacks[0])
             if shared:
-                self._settle(page, bases)
+                self._settle(page)
             record(Note("authorization response", f"browser redirected to {callback}"))
             parts = urlsplit(callback)
             return AuthorizationResponse(
@@ -653,16 +653,18 @@ class Browser:
                 f"the page did not move on within {self.step_timeout_s:.0f} s", page.url
             )
 
-    def _settle(self, page: Page, bases: set[str]) -> None:
-        """Let the shared page's navigation to the redirect_uri end (usually on an error page:
-        nothing need listen there) before the page serves the next flow: ending later, it would
-        interrupt that flow's first navigation."""
-        with contextlib.suppress(PlaywrightError):
-            page.wait_for_url(
-                lambda url: url.startswith("chrome-error:") or _base(url) in bases,
-                wait_until="commit",
-                timeout=self.step_timeout_s * 1000,
-            )
+    def _settle(self, page: Page) -> None:
+        """Leave the shared page on about:blank before it serves the next flow. The redirect to
+        the redirect_uri usually ends on an error page (nothing need listen there), and Chromium
+        reloads such pages by itself a moment later: a reload seen by the next flow would pass
+        for its own callback, with another flow's code."""
+        for _ in range(3):
+            try:
+                page.goto("about:blank", wait_until="commit")
+            except PlaywrightError:  # a late end of the redirect's navigation: go again
+                continue
+            if page.url == "about:blank":
+                return
 
     @staticmethod
     def _screenshot(page: Page, label: str) -> None:
