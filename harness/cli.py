@@ -75,7 +75,7 @@ class _Unreachable:
         )
 
 
-DEFAULT_WORKERS = 2  # one per core of a small CI machine; the workers share one browser
+DEFAULT_WORKERS = 2  # one per core of a small CI machine; each worker has its own browser
 
 
 def plan_dir(plan: str | None) -> Path:
@@ -106,7 +106,7 @@ def _pytest(ns: argparse.Namespace, target_args: list[str], out: Path, extra: li
         # the plans make no bare assert (tests/test_catalogue.py): no rewriting to pay for, in
         # this process and in each worker
         "--assert=plain",
-        # pytest-xdist: N worker processes sharing one browser; 1 runs in this process.
+        # pytest-xdist: N worker processes, each with its own browser; 1 runs in this process.
         "-n",
         str(workers if workers > 1 else 0),
         *(["--expected", str(ns.expected)] if ns.expected else []),
@@ -300,7 +300,7 @@ def _workers_option(parser: argparse.ArgumentParser) -> None:
         type=_workers,
         default=DEFAULT_WORKERS,
         metavar="N",
-        help=f"tests run in N processes at once, sharing one browser (default "
+        help=f"tests run in N processes at once, each with its own browser (default "
         f"{DEFAULT_WORKERS}; 1 runs them one after another)",
     )
 

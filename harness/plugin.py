@@ -59,6 +59,9 @@ EVENTS = pytest.StashKey[int]()
 TAG = pytest.StashKey[str]()
 WORKER_TARGET = "fapi_harness_target_config"  # xdist workerinput key: the target to test
 WORKER_BROWSER = "fapi_harness_shared_browser"  # xdist workerinput key: the run's one Chromium
+# One Chromium for all workers saves about 65 MiB, but it crashed once in CI under load (its
+# zygote: "Broken pipe"); until that is understood, each worker launches its own.
+SHARE_BROWSER = os.environ.get("FAPI_HARNESS_SHARE_BROWSER") == "1"
 WORKER_SESSION = "fapi_harness_session"  # xdist workeroutput key: the worker's session evidence
 _TAGS = itertools.count(1)
 SESSION = pytest.StashKey["HarnessSession"]()
@@ -342,6 +345,8 @@ class XdistBridge:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_TARGET] = str(self.config_path)
+        if not SHARE_BROWSER:
+            return
         if self.chromium is None:  # launched when the first worker needs a browser
             self.chromium = SharedChromium(
                 headless=self.target.browser.headless,
