@@ -1,8 +1,8 @@
 """A real browser through the target's login and consent pages, with the callback captured.
 
-One Chromium is launched per run (lazily; in a parallel run, one for all workers: see
-``SharedChromium``) and every authorization whose subject is the login gets a fresh context, so no
-session or cookie leaks from one flow into the next. The redirect to the client's redirect_uri
+One Chromium is launched per process of the run (lazily: a run without browser steps starts none)
+and every authorization whose subject is the login gets a fresh context, so no session or cookie
+leaks from one flow into the next. The redirect to the client's redirect_uri
 is read from the browser's request event: it needs nothing listening there, and works for any
 redirect_uri. A screenshot of every page the steps act on is kept as evidence.
 """
@@ -13,11 +13,6 @@ import contextlib
 import fnmatch
 import importlib
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,11 +39,11 @@ from harness.otp import wrong_totp as wrong_totp_code
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+# Debian's build of the headless shell, the browser Playwright itself runs headless: no browser
+# UI, so about a quarter less memory per browser than the full Chromium.
+DEBIAN_HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
 MAX_PAGES = 12
 SHARED_PAGE_USES = 20  # set-up flows one shared page serves before a new one takes over
-DEVTOOLS_PORT_FILE = "DevToolsActivePort"  # written by Chromium into its user data dir
-LAUNCH_ERROR_FILE = "fapi-harness-launch-error"
-WANTED_FILE = "fapi-harness-wanted"  # a worker asks for the shared browser: its executable
 
 
 class BrowserUnavailable(RuntimeError):
@@ -130,13 +125,9 @@ def _chromium_args(loopback_only: bool) -> list[str]:
         "--disable-quic",
         "--no-first-run",
         "--disable-gpu",
-        # Memory: no renderer kept warm for the next page, no preloaded omnibox pages per
-        # window (a headless browser shows no omnibox), and one renderer per site rather than
-        # per origin (every page here is on loopback).
-        "--disable-features=SpareRendererForSitePerProcess,WebUIOmniboxPopup,"
-        "WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
-        "--disable-site-isolation-trials",
         "--in-process-gpu",  # software compositing in the browser process: one process less
+        # No --disable-features here: Chromium honours only the last one given, and it would
+        # replace the list Playwright passes.
     ]
     if os.geteuid() == 0:
         args.append("--no-sandbox")
@@ -146,8 +137,9 @@ def _chromium_args(loopback_only: bool) -> list[str]:
     return args
 
 
-def _executable(configured: Path | None, playwright: Playwright) -> Path | None:
-    """The configured browser, else Playwright's own Chromium, else Debian's; None: Playwright's."""
+def _executable(configured: Path | None, playwright: Playwright, headless: bool) -> Path | None:
+    """The configured browser, else Playwright's own (None: Playwright picks its headless shell
+    or its Chromium), else Debian's headless shell when headless, else Debian's Chromium."""
     if configured is not None:
         return configured
     try:
@@ -155,111 +147,14 @@ def _executable(configured: Path | None, playwright: Playwright) -> Path | None:
             return None
     except PlaywrightError:
         pass
+    if headless and DEBIAN_HEADLESS_SHELL.is_file():
+        return DEBIAN_HEADLESS_SHELL
     if DEBIAN_CHROMIUM.is_file():
         return DEBIAN_CHROMIUM
     raise BrowserUnavailable(
         "no browser found: set browser.executable, run `playwright install chromium`, "
-        "or install Debian's chromium"
+        "or install Debian's chromium-headless-shell (or chromium)"
     )
-
-
-class SharedChromium:
-    """One Chromium for every worker of a parallel run. Each worker connects to it over the
-    DevTools protocol and keeps its own contexts, so a browser's fixed memory (its main, GPU,
-    network and zygote processes: about 175 MiB) is paid once, not once per worker.
-
-    It is launched when the first worker needs a browser (a run without browser steps starts
-    none): that worker asks through ``user_data_dir``, naming the executable it found
-    (``connect_shared_chromium``), and a thread of the run's own process launches it. Its
-    DevTools port listens on 127.0.0.1 only, for the length of the run. It is stopped by pid
-    (``stop``); if the run's own process dies, the kernel kills it (parent-death signal)."""
-
-    def __init__(self, *, headless: bool, loopback_only: bool) -> None:
-        self.headless = headless
-        self.loopback_only = loopback_only
-        self.user_data_dir = Path(tempfile.mkdtemp(prefix="fh-chromium-"))
-        self._process: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
-        self._cancelled = False  # stop() came: launch nothing any more
-        self._launching = False
-        self._launched = threading.Event()  # set once a launch succeeded or failed
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Wait, in a background thread, for a worker to ask for the browser. The thread lives as
-        long as the browser: the parent-death signal is tied to the thread that started it."""
-        self._thread = threading.Thread(target=self._run, name="fapi-harness-chromium", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        wanted = self.user_data_dir / WANTED_FILE
-        while not wanted.is_file():
-            if self._stop.wait(0.05):
-                return
-        with self._lock:
-            if self._cancelled:
-                return
-            self._launching = True
-        try:
-            executable = wanted.read_text().strip()
-            if not os.access(executable, os.X_OK):
-                raise OSError(f"no browser to run at {executable}")
-            args = [
-                executable,
-                f"--user-data-dir={self.user_data_dir}",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
-                "--no-default-browser-check",
-                "--disable-back-forward-cache",  # a page left keeps no renderer alive
-                *(["--headless"] if self.headless else []),
-                *_chromium_args(self.loopback_only),
-                "--no-startup-window",  # the workers open their own
-            ]
-            with (self.user_data_dir / "chromium.log").open("wb") as log:
-                self._process = subprocess.Popen(
-                    [sys.executable, "-c", DIE_WITH_PARENT, *args],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                )
-        except OSError as exc:
-            self._failed(f"cannot start the browser: {exc}")
-            return
-        finally:
-            self._launched.set()
-        process = self._process
-        while not self._stop.wait(0.1):  # a browser that dies early says why, to the workers
-            if process.poll() is not None:
-                said = (self.user_data_dir / "chromium.log").read_text(errors="replace")
-                self._failed(f"the browser exited ({process.returncode}): {said[-2000:]}")
-                return
-
-    def _failed(self, why: str) -> None:
-        error = self.user_data_dir / f"{LAUNCH_ERROR_FILE}.tmp"
-        error.write_text(why)
-        error.replace(self.user_data_dir / LAUNCH_ERROR_FILE)  # never read half-written
-
-    def stop(self) -> None:
-        """Stop the browser by pid, if it was launched, and remove its profile (safe to call
-        twice)."""
-        with self._lock:
-            self._cancelled = True
-            launching = self._launching
-        if launching:
-            self._launched.wait(timeout=30)  # a launch under way finishes first
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        shutil.rmtree(self.user_data_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -276,56 +171,9 @@ def _driver_env() -> Iterator[None]:
         os.environ.pop("NODE_OPTIONS", None)
 
 
-# Run before Chromium, in a process of its own (no code runs between fork and exec in the run's
-# threaded process): ask the kernel to kill this process when the thread that started it ends
-# (Linux PR_SET_PDEATHSIG, kept across exec), then become Chromium.
-DIE_WITH_PARENT = (
-    "import ctypes, os, signal, sys\n"
-    "try:\n"
-    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
-    "except (OSError, AttributeError):\n"
-    "    pass\n"
-    "os.execv(sys.argv[1], sys.argv[1:])\n"
-)
-
-
-def connect_shared_chromium(
-    playwright: Playwright,
-    user_data_dir: Path,
-    executable: Path | None,
-    timeout_s: float = 60.0,
-) -> PwBrowser:
-    """Connect to the run's ``SharedChromium``, asking for it to be launched (with the browser
-    ``_executable`` finds here) if no worker has yet, and waiting for it to be up."""
-    wanted = user_data_dir / WANTED_FILE
-    if not wanted.is_file():
-        path = _executable(executable, playwright) or Path(playwright.chromium.executable_path)
-        asking = wanted.with_name(f"{WANTED_FILE}.{os.getpid()}")
-        asking.write_text(str(path))
-        asking.replace(wanted)  # atomic: the launcher never reads half a path
-    port_file = user_data_dir / DEVTOOLS_PORT_FILE
-    error_file = user_data_dir / LAUNCH_ERROR_FILE
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if error_file.is_file():
-            raise BrowserUnavailable(error_file.read_text())
-        with contextlib.suppress(OSError):
-            # "<port>\n<path>\n": complete once the path line is there
-            lines = port_file.read_text().splitlines() if port_file.is_file() else []
-            if len(lines) >= 2 and lines[0].isdigit():
-                return playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{lines[0]}")
-        if time.monotonic() > deadline:
-            raise BrowserUnavailable(
-                f"the run's shared browser did not come up within {timeout_s:.0f} s "
-                f"(its log: {user_data_dir / 'chromium.log'})"
-            )
-        time.sleep(0.05)
-
-
 class Browser:
     """Drives authorizations in Chromium, each whose subject is the login in a fresh context.
-    The browser is launched on first use, or, with ``shared_dir``, the run's ``SharedChromium``
-    is used."""
+    The browser is launched on first use."""
 
     def __init__(
         self,
@@ -335,14 +183,12 @@ class Browser:
         loopback_only: bool = False,
         step_timeout_s: float = 15.0,
         reuse_session: bool = False,
-        shared_dir: Path | None = None,
     ) -> None:
         self.executable = executable
         self.headless = headless
         self.loopback_only = loopback_only
         self.step_timeout_s = step_timeout_s
         self.reuse_session = reuse_session
-        self.shared_dir = shared_dir
         self._playwright: Playwright | None = None
         self._browser: PwBrowser | None = None
         self._shared: BrowserContext | None = None
@@ -354,25 +200,19 @@ class Browser:
             with _driver_env():
                 self._playwright = sync_playwright().start()
             try:
-                if self.shared_dir is not None:
-                    self._browser = connect_shared_chromium(
-                        self._playwright, self.shared_dir, self.executable
-                    )
-                else:
-                    path = _executable(self.executable, self._playwright)
-                    self._browser = self._playwright.chromium.launch(
-                        executable_path=str(path) if path else None,
-                        headless=self.headless,
-                        args=_chromium_args(self.loopback_only),
-                    )
+                path = _executable(self.executable, self._playwright, self.headless)
+                self._browser = self._playwright.chromium.launch(
+                    executable_path=str(path) if path else None,
+                    headless=self.headless,
+                    args=_chromium_args(self.loopback_only),
+                )
             except (PlaywrightError, BrowserUnavailable) as exc:
                 self.close()
                 raise BrowserUnavailable(f"cannot start the browser: {exc}") from exc
         return self._browser
 
     def close(self) -> None:
-        """Close the browser (or, when shared, this worker's contexts) and Playwright (safe to
-        call twice)."""
+        """Close the browser and Playwright (safe to call twice)."""
         self._shared = None
         self._shared_page = None
         if self._browser is not None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from harness.browser import Browser, SharedChromium
+from harness.browser import Browser
 from harness.catalogue import load_catalogue
 from harness.config import ConfigError, TargetConfig, VariantConfig, load_config
 from harness.evidence import (
@@ -58,10 +58,6 @@ STARTED = pytest.StashKey[float]()
 EVENTS = pytest.StashKey[int]()
 TAG = pytest.StashKey[str]()
 WORKER_TARGET = "fapi_harness_target_config"  # xdist workerinput key: the target to test
-WORKER_BROWSER = "fapi_harness_shared_browser"  # xdist workerinput key: the run's one Chromium
-# One Chromium for all workers saves about 65 MiB, but it crashed once in CI under load (its
-# zygote: "Broken pipe"); until that is understood, each worker launches its own.
-SHARE_BROWSER = os.environ.get("FAPI_HARNESS_SHARE_BROWSER") == "1"
 WORKER_SESSION = "fapi_harness_session"  # xdist workeroutput key: the worker's session evidence
 _TAGS = itertools.count(1)
 SESSION = pytest.StashKey["HarnessSession"]()
@@ -289,9 +285,7 @@ def pytest_configure(config: pytest.Config) -> None:
         enabled=not config.getoption("--no-redact"),
     )
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
-        config.pluginmanager.register(
-            XdistBridge(config_path.resolve(), target), "fapi-harness-xdist"
-        )
+        config.pluginmanager.register(XdistBridge(config_path.resolve()), "fapi-harness-xdist")
     config.stash[SESSION] = HarnessSession(
         config=target,
         reference=reference,
@@ -311,7 +305,6 @@ def pytest_configure(config: pytest.Config) -> None:
             loopback_only=target.browser.loopback_only,
             step_timeout_s=target.timeouts.browser_step,
             reuse_session=target.browser.reuse_session,
-            shared_dir=_handed_browser(config),
         ),
     )
     config.stash[SESSION].run.variants = [v.name for v in _selected_variants(config)]
@@ -327,37 +320,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GUARD] = Guard(target, config.stash[SESSION].session_recorder)
 
 
-def _handed_browser(config: pytest.Config) -> Path | None:
-    """In a worker of a parallel run: where the controller's shared Chromium is found."""
-    handed = getattr(config, "workerinput", {}).get(WORKER_BROWSER)
-    return Path(handed) if handed else None
-
-
 class XdistBridge:
-    """The controller's side of a parallel run: hands the target and the run's one Chromium to
-    each worker and gathers what each worker saw outside its tests (discovery, JWKS, an
-    unreachable target, the run guards' notices)."""
+    """The controller's side of a parallel run: hands the target to each worker and gathers
+    what each worker saw outside its tests (discovery, JWKS, an unreachable target, the run
+    guards' notices)."""
 
-    def __init__(self, config_path: Path, target: TargetConfig) -> None:
+    def __init__(self, config_path: Path) -> None:
         self.config_path = config_path
-        self.target = target
-        self.chromium: SharedChromium | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_TARGET] = str(self.config_path)
-        if not SHARE_BROWSER:
-            return
-        if self.chromium is None:  # launched when the first worker needs a browser
-            self.chromium = SharedChromium(
-                headless=self.target.browser.headless,
-                loopback_only=self.target.browser.loopback_only,
-            )
-            self.chromium.start()
-        node.workerinput[WORKER_BROWSER] = str(self.chromium.user_data_dir)
-
-    def pytest_unconfigure(self) -> None:
-        if self.chromium is not None:
-            self.chromium.stop()
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         blob = getattr(node, "workeroutput", {}).get(WORKER_SESSION)

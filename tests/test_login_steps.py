@@ -1,5 +1,6 @@
 """Login steps in a real browser against small local pages: per-visit matching, a Python hook,
-and a failed step that stops with a screenshot, the URL and the step."""
+a failed step that stops with a screenshot, the URL and the step, and set-up flows that reuse
+one page without mixing up their callbacks."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def serve_pages() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = Browser(loopback_only=True, step_timeout_s=3)
+    chromium = Browser(loopback_only=True, step_timeout_s=3, reuse_session=True)
     try:
         yield chromium
     finally:
@@ -132,3 +133,14 @@ def test_an_unknown_hook_is_a_login_failure_naming_it(site: str, browser: Browse
     hooked = LoginPage(name="consent", url="*/page", visit=2, actions=(), hook="nowhere:fn")
     with pytest.raises(LoginFailed, match="login hook nowhere:fn: cannot load it"):
         browser.authorize(f"{site}/page", f"{site}/cb", (LOGIN, hooked))
+
+
+def test_set_up_flows_reuse_one_page_without_mixing_callbacks(site: str, browser: Browser) -> None:
+    got = [
+        browser.attempt(f"{site}/direct?code=one", f"{site}/cb", (), setup=True).params,
+        browser.attempt(f"{site}/direct?code=two", f"{site}/cb", (), setup=True).params,
+        browser.attempt(f"{site}/direct?code=three", f"{site}/cb", ()).params,
+    ]
+    assert got == [{"code": "one"}, {"code": "two"}, {"code": "three"}]
+    shared = browser._shared
+    assert shared is not None and len(shared.pages) == 1  # the fresh flow had its own context
