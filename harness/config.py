@@ -247,7 +247,10 @@ class BrowserConfig(_Model):
 
     executable: Path | None = Field(
         default=None,
-        description="Browser binary; default: Playwright's own, then /usr/bin/chromium.",
+        description=(
+            "Browser binary; default: Playwright's own, then /usr/bin/chromium-headless-shell "
+            "(headless runs), then /usr/bin/chromium."
+        ),
     )
     headless: bool = True
     loopback_only: bool = Field(

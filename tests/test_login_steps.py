@@ -8,11 +8,15 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Playwright
 
-from harness.browser import Browser, LoginFailed
+from harness import browser as browser_module
+from harness.browser import Browser, BrowserUnavailable, LoginFailed
 from harness.config import LoginAction, LoginPage
 from harness.evidence import Recorder, Screenshot, recording
 
@@ -144,3 +148,24 @@ def test_set_up_flows_reuse_one_page_without_mixing_callbacks(site: str, browser
     assert got == [{"code": "one"}, {"code": "two"}, {"code": "three"}]
     shared = browser._shared
     assert shared is not None and len(shared.pages) == 1  # the fresh flow had its own context
+
+
+def test_the_browser_found_is_the_headless_shell_when_headless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Playwright's own browser: Debian's headless shell for a headless run (about a
+    quarter less memory per browser), Debian's full Chromium for a headed one."""
+    shell, full = tmp_path / "chromium-headless-shell", tmp_path / "chromium"
+    monkeypatch.setattr(browser_module, "DEBIAN_HEADLESS_SHELL", shell)
+    monkeypatch.setattr(browser_module, "DEBIAN_CHROMIUM", full)
+    playwright = cast(Playwright, SimpleNamespace(chromium=SimpleNamespace(executable_path="/no")))
+    with pytest.raises(BrowserUnavailable, match="chromium-headless-shell"):
+        browser_module._executable(None, playwright, headless=True)
+    full.touch()
+    assert browser_module._executable(None, playwright, headless=True) == full
+    shell.touch()
+    assert browser_module._executable(None, playwright, headless=True) == shell
+    assert browser_module._executable(None, playwright, headless=False) == full
+    assert browser_module._executable(tmp_path / "mine", playwright, headless=True) == (
+        tmp_path / "mine"
+    )
