@@ -2,9 +2,9 @@
 
 One Chromium is launched per process of the run (lazily: a run without browser steps starts none)
 and every authorization whose subject is the login gets a fresh context, so no session or cookie
-leaks from one flow into the next. The redirect to the client's redirect_uri
-is read from the browser's request event: it needs nothing listening there, and works for any
-redirect_uri. A screenshot of every page the steps act on is kept as evidence.
+leaks from one flow into the next. The redirect to the client's redirect_uri is read from the
+browser's request event: it needs nothing listening there, and works for any redirect_uri. A
+screenshot of every page the steps act on is kept as evidence.
 """
 
 from __future__ import annotations
