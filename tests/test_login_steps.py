@@ -4,7 +4,6 @@ one page without mixing up their callbacks."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,13 +52,7 @@ class _Pages(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    with serve_pages() as url:
-        yield url
-
-
-@contextlib.contextmanager
-def serve_pages() -> Iterator[str]:
-    """The small login site, served on loopback for the block; yields its base URL."""
+    """The small login site, served on loopback for the module; its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
