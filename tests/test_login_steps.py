@@ -133,14 +133,17 @@ def test_an_unknown_hook_is_a_login_failure_naming_it(site: str, browser: Browse
 
 
 def test_set_up_flows_reuse_one_page_without_mixing_callbacks(site: str, browser: Browser) -> None:
-    got = [
-        browser.attempt(f"{site}/direct?code=one", f"{site}/cb", (), setup=True).params,
-        browser.attempt(f"{site}/direct?code=two", f"{site}/cb", (), setup=True).params,
-        browser.attempt(f"{site}/direct?code=three", f"{site}/cb", ()).params,
-    ]
+    got, pages = [], []
+    for code in ("one", "two"):
+        got.append(
+            browser.attempt(f"{site}/direct?code={code}", f"{site}/cb", (), setup=True).params
+        )
+        pages.append(browser._shared_page)
+    got.append(browser.attempt(f"{site}/direct?code=three", f"{site}/cb", ()).params)
     assert got == [{"code": "one"}, {"code": "two"}, {"code": "three"}]
+    assert pages[0] is not None and pages[0] is pages[1]  # the second set-up used the same page
     shared = browser._shared
-    assert shared is not None and len(shared.pages) == 1  # the fresh flow had its own context
+    assert shared is not None and shared.pages == [pages[0]]  # the fresh flow had its own context
 
 
 def test_the_browser_found_is_the_headless_shell_when_headless(
